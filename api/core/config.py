@@ -1,0 +1,88 @@
+"""Settings for the ledger, read from environment variables prefixed ``LEDGER_``.
+
+Secrets have no default. On the embedded default (``LEDGER_ENVIRONMENT=development``)
+a missing admin token is generated once and kept in ``var/admin-token`` so that the
+flows and the CLI on the same machine can read it; outside development a missing
+token stops the service at start-up.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+VAR_DIR = PROJECT_ROOT / "var"
+DEFAULT_DATABASE_URL = f"sqlite:///{VAR_DIR / 'ledger.sqlite3'}"
+ADMIN_TOKEN_FILE = VAR_DIR / "admin-token"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LEDGER_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db",
+    )
+    admin_token: SecretStr | None = Field(
+        default=None, description="Bearer token for the admin API. Required in production."
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Base URL under which tills reach this ledger (put in the Polaris file).",
+    )
+    throttle_max_failures: int = Field(default=20, ge=1)
+    throttle_window_seconds: int = Field(default=60, ge=1)
+    # argon2 costs. The defaults are argon2-cffi's; tests lower them to stay fast.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_cost_kib: int = Field(default=65536, ge=8)
+    credential_cache_size: int = Field(default=1024, ge=0)
+    db_pool_size: int = Field(default=20, ge=1)
+    sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_missing_secrets_in_production(self) -> Settings:
+        if self.environment == "production":
+            token = self.admin_token.get_secret_value() if self.admin_token else ""
+            if len(token) < 32:
+                raise ValueError(
+                    "LEDGER_ADMIN_TOKEN must be set to a random value of at least 32 "
+                    "characters when LEDGER_ENVIRONMENT=production"
+                )
+        return self
+
+    def resolved_admin_token(self) -> str:
+        """The admin token in force; in development, created once under var/ if unset."""
+        if self.admin_token is not None:
+            return self.admin_token.get_secret_value()
+        return development_admin_token()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def development_admin_token() -> str:
+    if ADMIN_TOKEN_FILE.exists():
+        return ADMIN_TOKEN_FILE.read_text().strip()
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    # Create exclusively so that two processes starting together agree on one token.
+    try:
+        with ADMIN_TOKEN_FILE.open("x") as fh:
+            fh.write(token)
+        ADMIN_TOKEN_FILE.chmod(0o600)
+    except FileExistsError:
+        return ADMIN_TOKEN_FILE.read_text().strip()
+    return token
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

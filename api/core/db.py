@@ -1,0 +1,100 @@
+"""Engine and sessions, the same code on SQLite and PostgreSQL.
+
+SQLite serialises writers. A transaction that reads first and writes later can fail
+at its first write with SQLITE_BUSY when another writer committed in between, and
+no busy timeout helps then. So transactions that may write start with
+``BEGIN IMMEDIATE`` (they take the write lock up front and queue behind each other,
+bounded by the busy timeout), while read-only ones start with a plain ``BEGIN``.
+PostgreSQL needs none of this: writers lock the voucher row (``FOR UPDATE``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from api.core.config import Settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+_WRITE_OPTION = "ledger_write_transaction"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def build_engine(settings: Settings) -> Engine:
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(settings)
+    return create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_pre_ping=True,
+    )
+
+
+def _sqlite_engine(settings: Settings) -> Engine:
+    url = make_url(settings.database_url)
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": settings.sqlite_busy_timeout_seconds},
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 module: we emit BEGIN ourselves.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(settings.sqlite_busy_timeout_seconds * 1000)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get(_WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+@dataclass(frozen=True)
+class Database:
+    """The engine and the two kinds of session a request can ask for."""
+
+    engine: Engine
+    reader: sessionmaker[Session]
+    writer: sessionmaker[Session]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        engine = build_engine(settings)
+        return cls(
+            engine=engine,
+            reader=sessionmaker(engine, expire_on_commit=False),
+            writer=sessionmaker(
+                engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False
+            ),
+        )
+
+    def dispose(self) -> None:
+        self.engine.dispose()

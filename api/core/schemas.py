@@ -1,0 +1,64 @@
+"""Schemas shared by every surface: the problem-details body and field types."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+Amount = Annotated[
+    StrictInt,
+    Field(
+        ge=1, le=100_000_000, description="Minor units (pence): an integer from 1 to 100,000,000."
+    ),
+]
+TillReference = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[ -~]{1,64}$",
+        description="The till's own transaction reference: 1 to 64 printable characters, "
+        "unique per merchant account and store. A retry with the same reference and body "
+        "gets the first answer back.",
+    ),
+]
+StoreId = Annotated[
+    str,
+    Field(min_length=1, max_length=64, description="The till's Polaris store ID."),
+]
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, served as ``application/problem+json``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="A URI reference naming the problem type.")
+    title: str = Field(description="A short summary of the problem type.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str = Field(description="What went wrong, for a person.")
+    code: str = Field(description="The stable, machine-readable error code.")
+    balance: int | None = Field(
+        default=None, description="With insufficient_funds: the voucher's balance."
+    )
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="With invalid_request: where the request is malformed."
+    )
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for the given error statuses."""
+    return {status: {"model": Problem, "description": _DESCRIPTIONS[status]} for status in statuses}
+
+
+_DESCRIPTIONS = {
+    401: "Missing, wrong or revoked credential (unauthorized).",
+    403: "The store ID is not one of this account's (unknown_store).",
+    404: "Not found (voucher_not_found, product_not_found, transaction_not_found, ...).",
+    409: "Refused (insufficient_funds, voucher_expired, voucher_cancelled, "
+    "balance_limit_exceeded, voucher_in_use, already_reversed, not_reversible, "
+    "idempotency_conflict, ...).",
+    422: "Malformed request (invalid_request).",
+    429: "Too many failed look-ups on this credential (too_many_attempts).",
+}

@@ -1,0 +1,28 @@
+"""Integration users: the API credentials a till integration (Polaris) signs in with."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.core.db import Base
+from api.core.types import UTCDateTime, utcnow
+
+
+class IntegrationUser(Base):
+    __tablename__ = "integration_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    # argon2id hash; the password itself is shown once at creation and never stored.
+    password_hash: Mapped[str] = mapped_column(String(255))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,0 +1,119 @@
+"""Integration users: creating, revoking, and authenticating tills with them."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.orm import Session
+
+from api.core.context import LedgerContext
+from api.core.errors import IntegrationUserNotFound, Unauthorized
+from api.core.types import utcnow
+from api.credentials import passwords, repository
+from api.credentials.models import IntegrationUser
+from api.merchants import service as merchants
+
+
+@dataclass(frozen=True)
+class TillCaller:
+    """Who is calling the till API: an active integration user and its account."""
+
+    user_id: int
+    account_id: int
+    card_range: str
+    currency: str
+    balance_cap: int | None
+
+
+def parse_basic(authorization: str | None) -> tuple[str, str]:
+    if not authorization:
+        raise Unauthorized("HTTP Basic credentials are required.")
+    scheme, _, encoded = authorization.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        raise Unauthorized("HTTP Basic credentials are required.")
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise Unauthorized("The Basic credentials could not be read.") from None
+    username, separator, password = decoded.partition(":")
+    if not separator:
+        raise Unauthorized("The Basic credentials could not be read.")
+    return username, password
+
+
+def authenticate(session: Session, context: LedgerContext, authorization: str | None) -> TillCaller:
+    username, password = parse_basic(authorization)
+    found = repository.find_with_account(session, username)
+    if found is None:
+        raise Unauthorized("Unknown or revoked credential.")
+    user, account = found
+    if not user.is_active or not _password_matches(context, user, password):
+        raise Unauthorized("Unknown or revoked credential.")
+    return TillCaller(
+        user_id=user.id,
+        account_id=account.id,
+        card_range=account.card_range,
+        currency=account.currency,
+        balance_cap=account.balance_cap,
+    )
+
+
+def _password_matches(context: LedgerContext, user: IntegrationUser, password: str) -> bool:
+    cache = context.verified_credentials
+    if cache.is_verified(user.id, password, user.password_hash):
+        return True
+    try:
+        context.hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    cache.remember(user.id, password, user.password_hash)
+    return True
+
+
+@dataclass(frozen=True)
+class IssuedCredential:
+    user: IntegrationUser
+    password: str  # plaintext: returned once in the creating response, never stored
+
+
+def create(
+    session: Session, context: LedgerContext, account_id: int, label: str
+) -> IssuedCredential:
+    merchants.get_account(session, account_id)
+    password = passwords.new_password()
+    user = IntegrationUser(
+        account_id=account_id,
+        username=passwords.new_username(account_id),
+        password_hash=context.hasher.hash(password),
+        label=label,
+        created_at=utcnow(),
+    )
+    session.add(user)
+    session.flush()
+    return IssuedCredential(user=user, password=password)
+
+
+def revoke(session: Session, user_id: int) -> IntegrationUser:
+    """Revoke a user; revoking one already revoked keeps its first revocation time."""
+    user = repository.get(session, user_id)
+    if user is None:
+        raise IntegrationUserNotFound(f"No integration user {user_id}.")
+    if user.revoked_at is None:
+        user.revoked_at = utcnow()
+        session.flush()
+    return user
+
+
+def get(session: Session, user_id: int) -> IntegrationUser:
+    user = repository.get(session, user_id)
+    if user is None:
+        raise IntegrationUserNotFound(f"No integration user {user_id}.")
+    return user
+
+
+def list_for_account(session: Session, account_id: int) -> list[IntegrationUser]:
+    merchants.get_account(session, account_id)
+    return repository.list_for_account(session, account_id)

@@ -1,0 +1,47 @@
+"""Queries for accounts, sites and products."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.merchants.models import Account, Product, Site
+
+
+def get_account(session: Session, account_id: int) -> Account | None:
+    return session.get(Account, account_id)
+
+
+def list_accounts(session: Session) -> list[Account]:
+    return list(session.scalars(select(Account).order_by(Account.id)))
+
+
+def site_by_store(session: Session, account_id: int, store_id: str) -> Site | None:
+    return session.scalars(
+        select(Site).where(Site.account_id == account_id, Site.store_id == store_id)
+    ).first()
+
+
+def site_by_reference(session: Session, account_id: int, reference: str) -> Site | None:
+    return session.scalars(
+        select(Site).where(Site.account_id == account_id, Site.reference == reference)
+    ).first()
+
+
+def list_sites(session: Session, account_id: int) -> list[Site]:
+    return list(
+        session.scalars(select(Site).where(Site.account_id == account_id).order_by(Site.id))
+    )
+
+
+def get_product(session: Session, account_id: int, product_id: int) -> Product | None:
+    product = session.get(Product, product_id)
+    return product if product is not None and product.account_id == account_id else None
+
+
+def list_products(session: Session, account_id: int) -> list[Product]:
+    return list(
+        session.scalars(
+            select(Product).where(Product.account_id == account_id).order_by(Product.id)
+        )
+    )

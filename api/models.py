@@ -1,0 +1,20 @@
+"""Every ORM model, imported in one place so that alembic sees the whole schema."""
+
+from api.core.db import Base
+from api.credentials.models import IntegrationUser
+from api.idempotency.models import IdempotencyRecord
+from api.merchants.models import Account, Product, Site
+from api.throttle.models import LookupFailure
+from api.vouchers.models import LedgerEntry, Voucher
+
+__all__ = [
+    "Account",
+    "Base",
+    "IdempotencyRecord",
+    "IntegrationUser",
+    "LedgerEntry",
+    "LookupFailure",
+    "Product",
+    "Site",
+    "Voucher",
+]

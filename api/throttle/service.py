@@ -1,0 +1,62 @@
+"""The card-guessing throttle.
+
+After ``throttle_max_failures`` answers of ``404 voucher_not_found`` to one credential
+within ``throttle_window_seconds`` (malformed codes included), every voucher call on
+that credential gets ``429 too_many_attempts`` until enough of those failures have
+aged out of the window. Failures live in the database, so the count holds across
+worker processes and hosts.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from api.core.config import Settings
+from api.core.context import LedgerContext
+from api.core.errors import TooManyAttempts
+from api.core.types import utcnow
+from api.throttle.models import LookupFailure
+
+
+def check(session: Session, settings: Settings, user_id: int) -> None:
+    now = utcnow()
+    window = timedelta(seconds=settings.throttle_window_seconds)
+    recent = list(
+        session.scalars(
+            select(LookupFailure.failed_at)
+            .where(
+                LookupFailure.integration_user_id == user_id,
+                LookupFailure.failed_at > now - window,
+            )
+            .order_by(LookupFailure.failed_at.desc())
+            .limit(settings.throttle_max_failures)
+        )
+    )
+    if len(recent) < settings.throttle_max_failures:
+        return
+    # The call is allowed again once the oldest of the newest N failures leaves the window.
+    reopens_at = recent[-1] + window
+    retry_after = max(1, math.ceil((reopens_at - now).total_seconds()))
+    raise TooManyAttempts(
+        "Too many unknown voucher codes from this credential; try again later.",
+        retry_after=retry_after,
+    )
+
+
+def record_failure(context: LedgerContext, user_id: int) -> None:
+    """Count one failed look-up, in its own transaction (the request's rolled back)."""
+    now = utcnow()
+    window = timedelta(seconds=context.settings.throttle_window_seconds)
+    with context.db.writer() as session:
+        session.execute(
+            delete(LookupFailure).where(
+                LookupFailure.integration_user_id == user_id,
+                LookupFailure.failed_at <= now - window,
+            )
+        )
+        session.add(LookupFailure(integration_user_id=user_id, failed_at=now))
+        session.commit()

@@ -1,0 +1,59 @@
+"""Voucher codes as tills know them: 19-digit card numbers with a Luhn check digit.
+
+[card range: 8 digits][10 random digits][Luhn check digit]
+"""
+
+from __future__ import annotations
+
+import secrets
+
+CODE_LENGTH = 19
+RANDOM_DIGITS = 10
+CARD_RANGE_LENGTH = CODE_LENGTH - RANDOM_DIGITS - 1
+_SEPARATORS = str.maketrans("", "", " -")
+
+
+def luhn_check_digit(partial: str) -> str:
+    """The digit that makes ``partial + digit`` pass the Luhn check."""
+    total = 0
+    # Walking from the right of the partial number, every first digit gets doubled.
+    for position, char in enumerate(reversed(partial)):
+        digit = int(char)
+        if position % 2 == 0:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return str((10 - total % 10) % 10)
+
+
+def luhn_valid(number: str) -> bool:
+    return number[-1] == luhn_check_digit(number[:-1])
+
+
+def normalize(code: str) -> str:
+    """Drop the spaces and dashes tills may send."""
+    return code.translate(_SEPARATORS)
+
+
+def well_formed(code: str, card_range: str) -> bool:
+    """True when ``code`` (normalised) could be one of this account's vouchers."""
+    return (
+        len(code) == CODE_LENGTH
+        and code.isascii()
+        and code.isdigit()
+        and code.startswith(card_range)
+        and luhn_valid(code)
+    )
+
+
+def generate(card_range: str) -> str:
+    """A new code in the range, its middle digits from a cryptographic source."""
+    middle = "".join(secrets.choice("0123456789") for _ in range(RANDOM_DIGITS))
+    partial = card_range + middle
+    return partial + luhn_check_digit(partial)
+
+
+def mask(code: str) -> str:
+    """What logs may show of a code: its last four characters."""
+    return "…" + code[-4:] if len(code) > 4 else "…"

@@ -1,0 +1,102 @@
+"""The till API (shared/till-api.md): thin routes over vouchers.service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from api.core.deps import ReadSession, WriteSession
+from api.core.responses import commit_and_answer
+from api.core.schemas import StoreId, problem_responses
+from api.credentials.dependencies import TillDep
+from api.vouchers import service
+from api.vouchers.schemas import (
+    LoadRequest,
+    MovementOut,
+    RedeemRequest,
+    ReversalOut,
+    ReverseRequest,
+    SaleOut,
+    SellRequest,
+    VoucherOut,
+)
+
+router = APIRouter(prefix="/v1/vouchers", tags=["till"])
+
+Code = Annotated[
+    str,
+    Path(description="The 19-digit card number; spaces and dashes are ignored."),
+]
+_REPLAY_HEADER = {
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored answer to an earlier identical request.",
+        "schema": {"type": "string"},
+    }
+}
+
+
+def _write_responses(model: type) -> dict[int | str, dict[str, object]]:
+    return {
+        201: {"model": model, "headers": _REPLAY_HEADER},
+        **problem_responses(401, 403, 404, 409, 422, 429),
+    }
+
+
+@router.get(
+    "/{code}",
+    response_model=VoucherOut,
+    responses=problem_responses(401, 403, 404, 422, 429),
+    summary="Check balance",
+)
+def check_balance(
+    code: Code,
+    store_id: Annotated[StoreId, Query()],
+    caller: TillDep,
+    session: ReadSession,
+) -> VoucherOut:
+    return service.check_balance(session, caller, code, store_id)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=SaleOut,
+    responses=_write_responses(SaleOut),
+    summary="Sell a voucher at the till",
+)
+def sell(body: SellRequest, caller: TillDep, session: WriteSession) -> Response:
+    return commit_and_answer(session, service.sell(session, caller, body))
+
+
+@router.post(
+    "/{code}/redeem",
+    status_code=201,
+    response_model=MovementOut,
+    responses=_write_responses(MovementOut),
+    summary="Redeem",
+)
+def redeem(code: Code, body: RedeemRequest, caller: TillDep, session: WriteSession) -> Response:
+    return commit_and_answer(session, service.redeem(session, caller, code, body))
+
+
+@router.post(
+    "/{code}/load",
+    status_code=201,
+    response_model=MovementOut,
+    responses=_write_responses(MovementOut),
+    summary="Top up (load)",
+)
+def load(code: Code, body: LoadRequest, caller: TillDep, session: WriteSession) -> Response:
+    return commit_and_answer(session, service.load(session, caller, code, body))
+
+
+@router.post(
+    "/{code}/reverse",
+    status_code=201,
+    response_model=ReversalOut,
+    responses=_write_responses(ReversalOut),
+    summary="Reverse",
+)
+def reverse(code: Code, body: ReverseRequest, caller: TillDep, session: WriteSession) -> Response:
+    return commit_and_answer(session, service.reverse(session, caller, code, body))

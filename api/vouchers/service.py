@@ -1,0 +1,267 @@
+"""The till's rules: sell, check, redeem, top up and reverse vouchers.
+
+Every write goes through ``idempotency.run_once``; each checks everything it refuses
+on before it changes anything, and changes the balance together with the ledger
+entry that explains it, in the request's transaction (the route commits).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from api.core.errors import (
+    AlreadyReversed,
+    BalanceLimitExceeded,
+    InsufficientFunds,
+    NotReversible,
+    ProductNotFound,
+    TransactionNotFound,
+    VoucherCancelled,
+    VoucherExpired,
+    VoucherInUse,
+    VoucherNotFound,
+)
+from api.core.types import utcnow
+from api.credentials.service import TillCaller
+from api.idempotency.service import TillOutcome, request_fingerprint, run_once
+from api.merchants import repository as merchants_repository
+from api.merchants import service as merchants
+from api.merchants.models import Site
+from api.vouchers import cards, repository
+from api.vouchers.models import EntryKind, LedgerEntry, Voucher
+from api.vouchers.schemas import (
+    LoadRequest,
+    MovementOut,
+    RedeemRequest,
+    ReversalOut,
+    ReverseRequest,
+    SaleOut,
+    SellRequest,
+    VoucherOut,
+    VoucherStatus,
+)
+
+
+def status_of(voucher: Voucher, now: datetime) -> VoucherStatus:
+    if voucher.cancelled_at is not None:
+        return "cancelled"
+    if voucher.expires_at is not None and voucher.expires_at <= now:
+        return "expired"
+    if voucher.balance == 0:
+        return "spent"
+    return "active"
+
+
+def voucher_out(voucher: Voucher, now: datetime) -> VoucherOut:
+    return VoucherOut(
+        code=voucher.code,
+        balance=voucher.balance,
+        currency=voucher.currency,
+        status=status_of(voucher, now),
+        expires_at=voucher.expires_at,
+    )
+
+
+def check_balance(session: Session, caller: TillCaller, code: str, store_id: str) -> VoucherOut:
+    merchants.resolve_store(session, caller.account_id, store_id)
+    voucher = _find_voucher(session, caller, code, lock=False)
+    return voucher_out(voucher, utcnow())
+
+
+def sell(session: Session, caller: TillCaller, request: SellRequest) -> TillOutcome:
+    site = merchants.resolve_store(session, caller.account_id, request.store_id)
+    product = merchants_repository.get_product(session, caller.account_id, request.product_id)
+    if product is None or not product.in_store:
+        raise ProductNotFound("No in-store gift product with this ID on your account.")
+
+    def operation() -> SaleOut:
+        if caller.balance_cap is not None and request.amount > caller.balance_cap:
+            raise BalanceLimitExceeded(
+                f"A voucher on this account may hold at most {caller.balance_cap}."
+            )
+        now = utcnow()
+        expires_at = None
+        if product.validity_days is not None:
+            expires_at = (now + timedelta(days=product.validity_days)).replace(microsecond=0)
+        voucher = Voucher(
+            account_id=caller.account_id,
+            product_id=product.id,
+            code=_unused_code(session, caller.card_range),
+            currency=caller.currency,
+            balance=0,
+            expires_at=expires_at,
+            created_at=now,
+        )
+        session.add(voucher)
+        session.flush()
+        entry = _record(session, voucher, site, EntryKind.SALE, request.amount, request.reference)
+        return SaleOut(
+            **voucher_out(voucher, now).model_dump(), transaction_id=entry.transaction_id
+        )
+
+    return _once(session, caller, site, "sell", request, operation)
+
+
+def redeem(session: Session, caller: TillCaller, code: str, request: RedeemRequest) -> TillOutcome:
+    site = merchants.resolve_store(session, caller.account_id, request.store_id)
+    voucher = _find_voucher(session, caller, code, lock=True)
+
+    def operation() -> MovementOut:
+        _refuse_unusable(voucher)
+        taken = request.amount
+        if voucher.balance < request.amount:
+            if not request.allow_partial or voucher.balance == 0:
+                raise InsufficientFunds(
+                    f"The voucher holds {voucher.balance}; {request.amount} was asked for.",
+                    balance=voucher.balance,
+                )
+            taken = voucher.balance
+        entry = _record(session, voucher, site, EntryKind.REDEMPTION, -taken, request.reference)
+        return _movement(voucher, entry, taken)
+
+    return _once(session, caller, site, "redeem", request, operation, code=voucher.code)
+
+
+def load(session: Session, caller: TillCaller, code: str, request: LoadRequest) -> TillOutcome:
+    site = merchants.resolve_store(session, caller.account_id, request.store_id)
+    voucher = _find_voucher(session, caller, code, lock=True)
+
+    def operation() -> MovementOut:
+        _refuse_unusable(voucher)
+        cap = caller.balance_cap
+        if cap is not None and voucher.balance + request.amount > cap:
+            raise BalanceLimitExceeded(
+                f"A voucher on this account may hold at most {cap}; it holds {voucher.balance}."
+            )
+        entry = _record(session, voucher, site, EntryKind.LOAD, request.amount, request.reference)
+        return _movement(voucher, entry, request.amount)
+
+    return _once(session, caller, site, "load", request, operation, code=voucher.code)
+
+
+def reverse(
+    session: Session, caller: TillCaller, code: str, request: ReverseRequest
+) -> TillOutcome:
+    site = merchants.resolve_store(session, caller.account_id, request.store_id)
+    voucher = _find_voucher(session, caller, code, lock=True)
+    target = repository.entry_of_voucher(session, voucher.id, request.transaction_id)
+    if target is None:
+        raise TransactionNotFound("This voucher has no transaction with that ID.")
+
+    def operation() -> ReversalOut:
+        if target.kind == EntryKind.REVERSAL:
+            raise NotReversible("A reversal cannot itself be reversed.")
+        if repository.is_reversed(session, target.id):
+            raise AlreadyReversed("This transaction has already been reversed.")
+        if target.kind == EntryKind.LOAD and voucher.balance < target.amount:
+            raise InsufficientFunds(
+                f"The top-up of {target.amount} has been spent; the voucher holds {voucher.balance}.",
+                balance=voucher.balance,
+            )
+        if target.kind == EntryKind.SALE:
+            if repository.has_unreversed_movements(session, voucher.id):
+                raise VoucherInUse("Reverse the voucher's other transactions before its sale.")
+            voucher.cancelled_at = utcnow()
+            # With every other movement undone the balance is the sale's amount; take it all.
+            delta = -voucher.balance
+        else:
+            delta = -target.amount
+        entry = _record(
+            session, voucher, site, EntryKind.REVERSAL, delta, request.reference, reverses=target
+        )
+        return ReversalOut(
+            transaction_id=entry.transaction_id,
+            reversed_transaction_id=target.transaction_id,
+            amount=abs(target.amount),
+            balance=voucher.balance,
+            currency=voucher.currency,
+        )
+
+    return _once(session, caller, site, "reverse", request, operation, code=voucher.code)
+
+
+def _find_voucher(session: Session, caller: TillCaller, code: str, *, lock: bool) -> Voucher:
+    normalized = cards.normalize(code)
+    # Malformed codes are answered without a query: same answer as an unknown code.
+    if not cards.well_formed(normalized, caller.card_range):
+        raise VoucherNotFound("No voucher with this code.")
+    voucher = repository.find(session, caller.account_id, normalized, lock=lock)
+    if voucher is None:
+        raise VoucherNotFound("No voucher with this code.")
+    return voucher
+
+
+def _refuse_unusable(voucher: Voucher) -> None:
+    status = status_of(voucher, utcnow())
+    if status == "cancelled":
+        raise VoucherCancelled("This voucher has been cancelled.")
+    if status == "expired":
+        raise VoucherExpired("This voucher has expired.")
+
+
+def _unused_code(session: Session, card_range: str) -> str:
+    while True:
+        code = cards.generate(card_range)
+        if not repository.code_taken(session, code):
+            return code
+
+
+def _record(
+    session: Session,
+    voucher: Voucher,
+    site: Site,
+    kind: EntryKind,
+    amount: int,
+    reference: str,
+    *,
+    reverses: LedgerEntry | None = None,
+) -> LedgerEntry:
+    """Write the entry and move the balance by the same amount, together."""
+    voucher.balance += amount
+    entry = LedgerEntry(
+        transaction_id=str(uuid.uuid4()),
+        voucher_id=voucher.id,
+        account_id=voucher.account_id,
+        site_id=site.id,
+        kind=kind,
+        amount=amount,
+        reference=reference,
+        reverses_entry_id=reverses.id if reverses is not None else None,
+        created_at=utcnow(),
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def _movement(voucher: Voucher, entry: LedgerEntry, amount: int) -> MovementOut:
+    return MovementOut(
+        transaction_id=entry.transaction_id,
+        amount=amount,
+        balance=voucher.balance,
+        currency=voucher.currency,
+    )
+
+
+def _once(
+    session: Session,
+    caller: TillCaller,
+    site: Site,
+    operation_name: str,
+    request: SellRequest | RedeemRequest | LoadRequest | ReverseRequest,
+    operation: Callable[[], BaseModel],
+    code: str = "",
+) -> TillOutcome:
+    return run_once(
+        session,
+        account_id=caller.account_id,
+        site_id=site.id,
+        reference=request.reference,
+        fingerprint=request_fingerprint(operation_name, request, code=code),
+        operation=operation,
+    )
