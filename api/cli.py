@@ -7,6 +7,8 @@ import socket
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from sqlalchemy.exc import OperationalError
 
 from api.core.config import Settings, get_settings
@@ -21,6 +23,22 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+def _settings() -> Settings:
+    """The settings, or a one-line error naming what is wrong with them."""
+    try:
+        return get_settings()
+    except ValidationError as error:
+        problems = "; ".join(_setting_problem(e) for e in error.errors())
+        raise _fail(f"Invalid settings: {problems}") from None
+
+
+def _setting_problem(error: ErrorDetails) -> str:
+    if error["loc"]:
+        return f"LEDGER_{'_'.join(map(str, error['loc'])).upper()}: {error['msg']}"
+    # A check across settings: its message already names the variables.
+    return str(error.get("ctx", {}).get("error", error["msg"]))
+
+
 def _migrate(settings: Settings) -> None:
     try:
         upgrade(settings.database_url)
@@ -31,7 +49,7 @@ def _migrate(settings: Settings) -> None:
 @app.command()
 def migrate() -> None:
     """Bring the database to the newest schema."""
-    settings = get_settings()
+    settings = _settings()
     _migrate(settings)
     typer.echo(f"Database at the newest schema: {_safe_url(settings)}")
 
@@ -42,7 +60,7 @@ def seed_demo() -> None:
     integration user) and print it as JSON: the sandbox a till developer starts from."""
     from api.demo import create_demo_merchant
 
-    settings = get_settings()
+    settings = _settings()
     _migrate(settings)
     context = LedgerContext.from_settings(settings)
     try:
@@ -63,7 +81,7 @@ def serve(
 
     from api.core.logging import uvicorn_log_config
 
-    settings = get_settings()
+    settings = _settings()
     context = LedgerContext.from_settings(settings)
     try:
         if pending(context.db.engine, settings.database_url):

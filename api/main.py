@@ -15,6 +15,7 @@ from api.core.context import LedgerContext
 from api.core.logging import install_masking
 from api.credentials.endpoints import router as credentials_router
 from api.merchants.endpoints import router as merchants_router
+from api.onboardings.endpoints import router as onboardings_router
 from api.vouchers.admin_endpoints import router as vouchers_admin_router
 from api.vouchers.endpoints import router as till_router
 
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(merchants_router)
     app.include_router(credentials_router)
     app.include_router(vouchers_admin_router)
+    app.include_router(onboardings_router)
 
     @app.get("/healthz", tags=["ops"], include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -4,6 +4,7 @@ from api.core.db import Base
 from api.credentials.models import IntegrationUser
 from api.idempotency.models import IdempotencyRecord
 from api.merchants.models import Account, Product, Site
+from api.onboardings.models import Onboarding
 from api.throttle.models import LookupFailure
 from api.vouchers.models import LedgerEntry, Voucher
 
@@ -14,6 +15,7 @@ __all__ = [
     "IntegrationUser",
     "LedgerEntry",
     "LookupFailure",
+    "Onboarding",
     "Product",
     "Site",
     "Voucher",

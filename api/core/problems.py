@@ -77,6 +77,13 @@ def _public(error: dict[str, Any]) -> dict[str, Any]:
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
+    if error.status_code == 400:
+        # FastAPI answers 400 to a body it cannot decode at all (e.g. not UTF-8). To the
+        # contract that is bad JSON like any other: 422 invalid_request, credential first.
+        unreadable = RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body",), "msg": "The body is not readable JSON."}]
+        )
+        return await _validation_error(request, unreadable)
     codes = {404: "not_found", 405: "method_not_allowed"}
     body = {
         "type": f"/problems/{codes.get(error.status_code, 'http_error')}",

@@ -25,7 +25,13 @@ TillReference = Annotated[
 ]
 StoreId = Annotated[
     str,
-    Field(min_length=1, max_length=64, description="The till's Polaris store ID."),
+    Field(
+        min_length=1,
+        max_length=64,
+        # As the admin API saves them; also keeps NUL bytes away from PostgreSQL (a 500).
+        pattern=r"^[ -~]{1,64}$",
+        description="The till's Polaris store ID: 1 to 64 printable characters.",
+    ),
 ]
 
 

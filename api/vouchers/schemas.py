@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from api.core.schemas import Amount, StoreId, TillReference
 
@@ -14,7 +14,7 @@ VoucherStatus = Literal["active", "spent", "expired", "cancelled"]
 
 class SellRequest(BaseModel):
     store_id: StoreId
-    product_id: int = Field(ge=1, description="An in-store gift product of this account.")
+    product_id: StrictInt = Field(ge=1, description="An in-store gift product of this account.")
     amount: Amount
     reference: TillReference
 
@@ -38,7 +38,10 @@ class LoadRequest(BaseModel):
 class ReverseRequest(BaseModel):
     store_id: StoreId
     transaction_id: str = Field(
-        min_length=1, max_length=64, description="The sale, top-up or redemption to undo."
+        min_length=1,
+        max_length=64,
+        pattern=r"^[ -~]{1,64}$",
+        description="The sale, top-up or redemption to undo.",
     )
     reference: TillReference
 

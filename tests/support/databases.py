@@ -6,6 +6,8 @@ import shutil
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -82,6 +84,21 @@ class PostgresTemplates:
 
     def close(self) -> None:
         _admin_sql(f'DROP DATABASE IF EXISTS "{self._template}" WITH (FORCE)')
+
+
+@contextmanager
+def empty_database(backend: str, folder: Path) -> Iterator[str]:
+    """A database with no schema at all (for migration and CLI tests); dropped after."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'empty.sqlite3'}"
+        return
+    ensure_postgres_running()
+    name = f"ledger_empty_{uuid.uuid4().hex[:12]}"
+    _admin_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield _url_for(name)
+    finally:
+        _admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _url_for(database: str) -> str:

@@ -1,0 +1,95 @@
+"""Admin API: onboarding records, read and written by the onboarding flow."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from api.core.deps import AdminDep, ContextDep, ReadSession, WriteSession
+from api.core.schemas import problem_responses
+from api.onboardings import service
+from api.onboardings.schemas import (
+    IssuedOnboardingCredential,
+    OnboardingClaim,
+    OnboardingCreate,
+    OnboardingOut,
+    Stage,
+    StageRecord,
+)
+
+router = APIRouter(
+    prefix="/admin/onboardings",
+    tags=["admin", "onboardings"],
+    dependencies=[AdminDep],
+    responses=problem_responses(401, 404, 409, 422),
+)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=OnboardingOut,
+    responses={200: {"model": OnboardingOut, "description": "The account's open onboarding."}},
+)
+def start_onboarding(
+    body: OnboardingCreate, session: WriteSession, response: Response
+) -> OnboardingOut:
+    onboarding, created = service.start(session, body)
+    session.commit()
+    response.status_code = 201 if created else 200
+    return OnboardingOut.model_validate(onboarding)
+
+
+@router.get("", response_model=list[OnboardingOut])
+def list_onboardings(
+    session: ReadSession,
+    account_id: Annotated[int | None, Query(ge=1)] = None,
+    status: Annotated[
+        str | None, Query(pattern="^(in_progress|awaiting_store_ids|verifying|verified|failed)$")
+    ] = None,
+) -> list[OnboardingOut]:
+    found = service.list_onboardings(session, account_id=account_id, status=status)
+    return [OnboardingOut.model_validate(o) for o in found]
+
+
+@router.get("/{onboarding_id}", response_model=OnboardingOut)
+def get_onboarding(onboarding_id: int, session: ReadSession) -> OnboardingOut:
+    return OnboardingOut.model_validate(service.get(session, onboarding_id))
+
+
+@router.post("/{onboarding_id}/claim", response_model=OnboardingOut)
+def claim_onboarding(
+    onboarding_id: int, body: OnboardingClaim, session: WriteSession
+) -> OnboardingOut:
+    onboarding = service.claim(session, onboarding_id, body.flow_run_id, body.expected_flow_run_id)
+    session.commit()
+    return OnboardingOut.model_validate(onboarding)
+
+
+@router.post(
+    "/{onboarding_id}/credential",
+    status_code=201,
+    response_model=IssuedOnboardingCredential,
+    summary="Issue the onboarding's API user, revoking an undelivered one",
+)
+def issue_credential(
+    onboarding_id: int, session: WriteSession, context: ContextDep
+) -> IssuedOnboardingCredential:
+    issued, revoked = service.issue_credential(session, context, onboarding_id)
+    session.commit()
+    return IssuedOnboardingCredential(
+        api_user_id=issued.user.id,
+        username=issued.user.username,
+        password=issued.password,
+        revoked_api_user_id=revoked,
+    )
+
+
+@router.post("/{onboarding_id}/stages/{stage}", response_model=OnboardingOut)
+def record_stage(
+    onboarding_id: int, stage: Stage, body: StageRecord, session: WriteSession
+) -> OnboardingOut:
+    onboarding = service.record(session, onboarding_id, stage, body)
+    session.commit()
+    return OnboardingOut.model_validate(onboarding)

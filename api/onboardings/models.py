@@ -1,0 +1,68 @@
+"""Onboardings: the durable record of each Polaris onboarding's stages.
+
+The onboarding flow reads and writes this over the admin API, so that a resumed,
+retried, crashed or restarted flow run knows what has already happened and neither
+repeats a side effect nor skips one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.core.db import Base
+from api.core.types import UTCDateTime, utcnow
+
+
+class Onboarding(Base):
+    __tablename__ = "onboardings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"), default=None)
+    polaris_name: Mapped[str] = mapped_column(String(200))
+    polaris_email: Mapped[str] = mapped_column(String(320))
+    polaris_mobile: Mapped[str] = mapped_column(String(20))
+    # The sites whose store IDs this onboarding asks Polaris for.
+    site_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # The Prefect flow run currently driving this onboarding (compare-and-set claim).
+    flow_run_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    api_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("integration_users.id"), default=None
+    )
+    sites_added_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    email_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    email_message_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    text_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    store_ids_saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    failure_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    last_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def credentials_delivered(self) -> bool:
+        return self.email_sent_at is not None and self.text_sent_at is not None
+
+    @property
+    def status(self) -> str:
+        if self.verified_at is not None:
+            return "verified"
+        if self.failed_at is not None:
+            return "failed"
+        if self.store_ids_saved_at is not None:
+            return "verifying"
+        if self.credentials_delivered:
+            return "awaiting_store_ids"
+        return "in_progress"
+
+    @property
+    def waiting_since(self) -> datetime | None:
+        if not self.credentials_delivered or self.store_ids_saved_at is not None:
+            return None
+        assert self.email_sent_at is not None and self.text_sent_at is not None
+        return max(self.email_sent_at, self.text_sent_at)

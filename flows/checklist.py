@@ -1,0 +1,51 @@
+"""The seed's manual checklist as a Markdown artifact, ticked as stages complete."""
+
+from __future__ import annotations
+
+from prefect.artifacts import create_markdown_artifact
+
+from api.onboardings.schemas import OnboardingOut
+
+STAGES = [
+    ("sites_added", "Add the merchant's sites"),
+    ("api_user", "Create an API user for Polaris"),
+    ("file_built", "Build the password-protected file"),
+    ("email_sent", "Email the file to Polaris"),
+    ("text_sent", "Text the file's password to Polaris"),
+    ("store_ids_received", "Receive Polaris's store IDs"),
+    ("store_ids_saved", "Enter the store IDs against the sites"),
+    ("verified", "Test a voucher on a till"),
+]
+
+
+def done_stages(onboarding: OnboardingOut) -> set[str]:
+    done: set[str] = set()
+    if onboarding.sites_added_at:
+        done.add("sites_added")
+    if onboarding.credentials_delivered:
+        done |= {"api_user", "file_built", "email_sent", "text_sent"}
+    elif onboarding.email_sent_at:
+        done |= {"api_user", "file_built", "email_sent"}
+    if onboarding.store_ids_saved_at:
+        done |= {"store_ids_received", "store_ids_saved"}
+    if onboarding.verified_at:
+        done.add("verified")
+    return done
+
+
+def render(merchant: str, onboarding: OnboardingOut, extra_done: set[str] = frozenset()) -> str:  # type: ignore[assignment]
+    done = done_stages(onboarding) | set(extra_done)
+    lines = [f"# Polaris onboarding: {merchant}", ""]
+    lines += [f"- [{'x' if key in done else ' '}] {label}" for key, label in STAGES]
+    lines += ["", f"Status: **{onboarding.status.replace('_', ' ')}**"]
+    if onboarding.failure_reason:
+        lines += ["", f"Last failure: {onboarding.failure_reason}"]
+    return "\n".join(lines)
+
+
+def publish(merchant: str, onboarding: OnboardingOut, extra_done: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    create_markdown_artifact(
+        key=f"onboarding-{onboarding.id}-checklist",
+        markdown=render(merchant, onboarding, extra_done),
+        description=f"Onboarding checklist for {merchant}",
+    )

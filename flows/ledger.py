@@ -1,0 +1,121 @@
+"""The flows' view of the ledger: its admin API and till API, over HTTP only.
+
+LedgerError
+├── LedgerUnavailable     the ledger could not be reached (connection, timeout)
+└── LedgerRefused         the ledger answered with a problem (status, code, detail)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from api.onboardings.schemas import IssuedOnboardingCredential, OnboardingOut
+from flows.settings import OnboardingSettings
+
+
+class LedgerError(Exception):
+    pass
+
+
+class LedgerUnavailable(LedgerError):
+    pass
+
+
+class LedgerRefused(LedgerError):
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(f"the ledger answered {status} {code}: {detail}")
+        self.status, self.code, self.detail = status, code, detail
+
+
+class LedgerAdmin:
+    """Admin API calls the onboarding needs. Responses never get logged: one of them
+    carries a new API password."""
+
+    def __init__(self, settings: OnboardingSettings, timeout: float = 30.0) -> None:
+        self.base_url = settings.ledger_url.rstrip("/")
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            headers={"Authorization": f"Bearer {settings.admin_token()}"},
+            timeout=timeout,
+        )
+
+    def __enter__(self) -> LedgerAdmin:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._client.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._client.request(method, path, **kwargs)
+        except httpx.TransportError as error:
+            raise LedgerUnavailable(
+                f"the ledger at {self.base_url} cannot be reached ({type(error).__name__}: {error})"
+            ) from None
+        if response.status_code >= 400:
+            raise _refusal(response)
+        return response.json()
+
+    def account(self, account_id: int) -> dict[str, Any]:
+        return dict(self._call("GET", f"/admin/accounts/{account_id}"))
+
+    def sites(self, account_id: int) -> list[dict[str, Any]]:
+        return list(self._call("GET", f"/admin/accounts/{account_id}/sites"))
+
+    def add_site(self, account_id: int, name: str, address: str, reference: str) -> dict[str, Any]:
+        body = {"name": name, "address": address, "reference": reference}
+        return dict(self._call("POST", f"/admin/accounts/{account_id}/sites", json=body))
+
+    def set_store_ids(self, account_id: int, store_ids: dict[int, str]) -> list[dict[str, Any]]:
+        body = {"assignments": [{"site_id": s, "store_id": t} for s, t in store_ids.items()]}
+        return list(self._call("PUT", f"/admin/accounts/{account_id}/store-ids", json=body))
+
+    def create_integration_user(self, account_id: int, label: str) -> dict[str, Any]:
+        path = f"/admin/accounts/{account_id}/integration-users"
+        return dict(self._call("POST", path, json={"label": label}))
+
+    def revoke_integration_user(self, user_id: int) -> dict[str, Any]:
+        return dict(self._call("POST", f"/admin/integration-users/{user_id}/revoke"))
+
+    def integration_users(self, account_id: int) -> list[dict[str, Any]]:
+        return list(self._call("GET", f"/admin/accounts/{account_id}/integration-users"))
+
+    def start_onboarding(
+        self, account_id: int, polaris: dict[str, str], product_id: int | None
+    ) -> OnboardingOut:
+        body = {"account_id": account_id, "polaris": polaris, "product_id": product_id}
+        return OnboardingOut.model_validate(self._call("POST", "/admin/onboardings", json=body))
+
+    def onboarding(self, onboarding_id: int) -> OnboardingOut:
+        return OnboardingOut.model_validate(
+            self._call("GET", f"/admin/onboardings/{onboarding_id}")
+        )
+
+    def onboardings(self, status: str | None = None) -> list[OnboardingOut]:
+        params = {"status": status} if status else None
+        found = self._call("GET", "/admin/onboardings", params=params)
+        return [OnboardingOut.model_validate(o) for o in found]
+
+    def claim(self, onboarding_id: int, flow_run_id: str, expected: str | None) -> OnboardingOut:
+        body = {"flow_run_id": flow_run_id, "expected_flow_run_id": expected}
+        path = f"/admin/onboardings/{onboarding_id}/claim"
+        return OnboardingOut.model_validate(self._call("POST", path, json=body))
+
+    def issue_credential(self, onboarding_id: int) -> IssuedOnboardingCredential:
+        path = f"/admin/onboardings/{onboarding_id}/credential"
+        return IssuedOnboardingCredential.model_validate(self._call("POST", path))
+
+    def record(self, onboarding_id: int, stage: str, **details: Any) -> OnboardingOut:
+        path = f"/admin/onboardings/{onboarding_id}/stages/{stage}"
+        return OnboardingOut.model_validate(self._call("POST", path, json=details))
+
+
+def _refusal(response: httpx.Response) -> LedgerRefused:
+    try:
+        body = response.json()
+        code, detail = str(body.get("code", "")), str(body.get("detail", ""))
+    except ValueError:
+        code, detail = "", response.text[:200]
+    return LedgerRefused(response.status_code, code or "error", detail)

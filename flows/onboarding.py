@@ -1,0 +1,182 @@
+"""The Polaris onboarding: the seed's manual checklist as one Prefect flow.
+
+    add sites → create API user → build encrypted file → email Polaris → text password
+    → await store IDs (suspended: no process held) → save store IDs → verify integration
+
+The ledger's onboarding record says which stages are done, so a resumed, retried,
+crashed or second-started run repeats no side effect and skips none. On resume from
+suspension Prefect runs this function again from the top: the finished stages find
+their records and pass straight through, and each earlier store-ID answer is replayed
+from Prefect's run input in order.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from prefect import flow, get_client, get_run_logger, runtime
+from prefect.flow_runs import suspend_flow_run
+
+from api.onboardings.schemas import OnboardingOut
+from flows import checklist, stages
+from flows.ledger import LedgerAdmin, LedgerRefused
+from flows.notifications import notify_failure
+from flows.parameters import AccountId, PolarisContact, ProductId, SiteCreate, SitesToAdd
+from flows.settings import get_settings
+from flows.store_ids import answer_by_site, form_description, store_id_form
+from flows.verification import VerificationFailed
+
+# States in which another flow run may still be driving an onboarding.
+LIVE_STATES = {"SCHEDULED", "PENDING", "RUNNING", "PAUSED", "CANCELLING"}
+
+
+class OnboardingBusy(Exception):
+    pass
+
+
+@flow(name="polaris-onboarding", log_prints=False, persist_result=False, validate_parameters=True)
+def polaris_onboarding(
+    account_id: AccountId,
+    polaris: PolarisContact,
+    sites: SitesToAdd | None = None,
+    product_id: ProductId = None,
+) -> dict[str, Any]:
+    """Onboard a merchant onto Polaris EPOS tills, end to end."""
+    settings = get_settings()
+    logger = get_run_logger()
+    run_id = str(runtime.flow_run.id)
+    with LedgerAdmin(settings) as ledger:
+        account = ledger.account(account_id)
+        merchant = account["name"]
+        _name_run(run_id, merchant)
+        onboarding = ledger.start_onboarding(
+            account_id, polaris.model_dump(mode="json"), product_id
+        )
+        onboarding = _claim(ledger, onboarding, run_id)
+    try:
+        return _run_stages(onboarding, merchant, account, sites or [], run_id)
+    except Exception as error:
+        logger.error("Onboarding of %s failed: %s", merchant, error)
+        _record_failure(onboarding, merchant, error)
+        raise
+
+
+def _run_stages(
+    onboarding: OnboardingOut,
+    merchant: str,
+    account: dict[str, Any],
+    sites: SitesToAdd,
+    run_id: str,
+) -> dict[str, Any]:
+    checklist.publish(merchant, onboarding)
+    scope = stages.add_sites(onboarding, merchant, sites)
+    onboarding = _reload(onboarding)
+    checklist.publish(merchant, onboarding)
+
+    if not onboarding.credentials_delivered:
+        user = stages.create_api_user(onboarding, merchant)
+        checklist.publish(merchant, onboarding, {"api_user"})
+        file = stages.build_encrypted_file(onboarding, merchant, account, scope, user)
+        checklist.publish(merchant, onboarding, {"api_user", "file_built"})
+        stages.email_polaris(onboarding, merchant, scope, file)
+        checklist.publish(merchant, _reload(onboarding))
+        stages.text_password(onboarding, merchant, file)
+        onboarding = _reload(onboarding)
+        checklist.publish(merchant, onboarding)
+
+    if onboarding.store_ids_saved_at is None:
+        store_ids = _await_store_ids(onboarding, merchant, scope)
+        stages.save_store_ids(onboarding, merchant, store_ids)
+        onboarding = _reload(onboarding)
+        checklist.publish(merchant, onboarding)
+
+    results = stages.verify_integration(onboarding, merchant, account, run_id[:8])
+    onboarding = _reload(onboarding)
+    checklist.publish(merchant, onboarding)
+    return {
+        "onboarding_id": onboarding.id,
+        "status": onboarding.status,
+        "calls_verified": len(results),
+    }
+
+
+def _await_store_ids(
+    onboarding: OnboardingOut, merchant: str, sites: list[dict[str, Any]]
+) -> dict[int, str]:
+    """Suspend (the process exits) until the store IDs come through the form; ask
+    again, with the reasons on the form, until an answer passes the checks."""
+    form = store_id_form(sites)
+    timeout = get_settings().store_ids_timeout_days * 86400
+    problems: list[str] = []
+    attempt = 0
+    while True:
+        attempt += 1
+        answer = suspend_flow_run(
+            wait_for_input=form.with_initial_data(description=form_description(merchant, problems)),
+            timeout=timeout,
+        )
+        store_ids = answer_by_site(answer, sites)
+        problems = stages.check_store_ids(onboarding, merchant, attempt, store_ids, sites)
+        if not problems:
+            return store_ids
+
+
+def _claim(ledger: LedgerAdmin, onboarding: OnboardingOut, run_id: str) -> OnboardingOut:
+    """Take the onboarding over unless another live flow run is driving it."""
+    current = onboarding.flow_run_id
+    if current and current != run_id:
+        state = _flow_run_state(current)
+        if state in LIVE_STATES:
+            raise OnboardingBusy(
+                f"Onboarding {onboarding.id} is already being run by flow run {current} "
+                f"(state {state.lower()}); follow that run instead."
+            )
+    try:
+        return ledger.claim(onboarding.id, run_id, expected=current)
+    except LedgerRefused as refusal:
+        raise OnboardingBusy(refusal.detail) from None
+
+
+def _flow_run_state(flow_run_id: str) -> str | None:
+    try:
+        with get_client(sync_client=True) as client:
+            run = client.read_flow_run(UUID(flow_run_id))
+    except Exception:  # an unknown or unreadable run cannot be driving anything
+        return None
+    return run.state.type.value if run.state else None
+
+
+def _name_run(run_id: str, merchant: str) -> None:
+    name = f"onboard {merchant} ({datetime.now(UTC):%Y-%m-%d})"
+    with get_client(sync_client=True) as client:
+        client.update_flow_run(UUID(run_id), name=name)
+
+
+def _reload(onboarding: OnboardingOut) -> OnboardingOut:
+    with LedgerAdmin(get_settings()) as ledger:
+        return ledger.onboarding(onboarding.id)
+
+
+def _record_failure(onboarding: OnboardingOut, merchant: str, error: Exception) -> None:
+    logger = get_run_logger()
+    reason = str(error)
+    try:
+        with LedgerAdmin(get_settings()) as ledger:
+            ledger.record(onboarding.id, "failed", reason=reason[:4000])
+    except Exception as unrecorded:  # the ledger may be the thing that is down
+        logger.warning("Could not record the failure in the ledger: %s", unrecorded)
+    try:
+        where = (
+            {"site_name": error.site, "call": error.call}
+            if isinstance(error, VerificationFailed)
+            else {}
+        )
+        notify_failure(_reload(onboarding), merchant, reason, **where)
+    except Exception as unsent:
+        logger.warning("Could not send the failure notification: %s", unsent)
+
+
+if __name__ == "__main__":
+    polaris_onboarding.serve(name="polaris-onboarding")

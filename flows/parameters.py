@@ -1,0 +1,25 @@
+"""The onboarding's parameters, validated by Prefect before the flow body runs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from api.merchants.schemas import SiteCreate
+from api.onboardings.schemas import PolarisContact
+
+AccountId = Annotated[int, Field(ge=1, description="The merchant account's ID in the ledger.")]
+ProductId = Annotated[
+    int | None,
+    Field(default=None, ge=1, description="In-store gift product (default: the account's)."),
+]
+SitesToAdd = Annotated[
+    list[SiteCreate],
+    Field(
+        default_factory=list,
+        description="Sites to add before onboarding (idempotent by reference).",
+    ),
+]
+
+__all__ = ["AccountId", "PolarisContact", "ProductId", "SiteCreate", "SitesToAdd"]

@@ -1,0 +1,76 @@
+"""Settings for the onboarding flows, from environment variables prefixed ``ONBOARDING_``.
+
+With nothing configured (the embedded default) the flows talk to the ledger on
+127.0.0.1:8000 with the development admin token, and write emails and text messages
+to the outbox folder instead of SMTP and Twilio.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from api.core.config import VAR_DIR, development_admin_token
+
+
+class OnboardingSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ONBOARDING_", extra="ignore")
+
+    ledger_url: str = Field(default="http://127.0.0.1:8000", description="The ledger's base URL.")
+    ledger_public_url: str | None = Field(
+        default=None,
+        description="The till API endpoint written into the Polaris file (default: ledger_url).",
+    )
+    ledger_admin_token: SecretStr | None = Field(
+        default=None, description="Admin API token (default: the development token under var/)."
+    )
+
+    outbox_dir: Path = Field(default=VAR_DIR / "outbox")
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_ssl: bool = False
+    smtp_timeout_seconds: float = 30.0
+    email_from: str = "onboarding@toggle.example"
+    notify_emails: list[str] = Field(
+        default_factory=list,
+        description="Our own people told when an onboarding fails (besides the Polaris contact).",
+    )
+
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from_number: str | None = None
+    twilio_api_base_url: str | None = Field(
+        default=None, description="Override of https://api.twilio.com (tests use a local stand-in)."
+    )
+
+    store_ids_timeout_days: int = Field(default=30, ge=1)
+    reminder_after_days: float = Field(default=3, gt=0)
+
+    @property
+    def smtp_configured(self) -> bool:
+        return bool(self.smtp_host)
+
+    @property
+    def twilio_configured(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number)
+
+    def admin_token(self) -> str:
+        if self.ledger_admin_token is not None:
+            return self.ledger_admin_token.get_secret_value()
+        return development_admin_token()
+
+    @property
+    def till_endpoint(self) -> str:
+        return self.ledger_public_url or self.ledger_url
+
+
+@lru_cache
+def get_settings() -> OnboardingSettings:
+    return OnboardingSettings()

@@ -1,0 +1,137 @@
+"""The real Prefect engine for flow tests: a ``prefect_test_harness`` server, and the
+onboarding deployments served by ``python -m flows.serve`` in a subprocess (the same
+way ``scripts/up`` runs them), pointed at a ledger served on loopback."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from prefect import get_client
+from prefect.client.schemas.objects import FlowRun
+from prefect.deployments import run_deployment
+from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEPLOYMENT = "polaris-onboarding/polaris-onboarding"
+
+
+@dataclass
+class PrefectServer:
+    api_url: str
+    database_path: Path
+
+
+def harness_server() -> PrefectServer:
+    url = PREFECT_SERVER_DATABASE_CONNECTION_URL.value()
+    return PrefectServer(api_url=str(PREFECT_API_URL.value()), database_path=Path(url.split("///", 1)[1]))
+
+
+@dataclass
+class FlowRunner:
+    """The onboarding flows served from a subprocess, and what it wrote."""
+
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    home: Path
+    failpoint_file: Path
+
+    def arm(self, failpoint: str) -> None:
+        self.failpoint_file.write_text(failpoint)
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@contextmanager
+def serve_flows(server: PrefectServer, folder: Path, env: dict[str, str]) -> Iterator[FlowRunner]:
+    home = folder / "prefect-home"
+    home.mkdir(parents=True, exist_ok=True)
+    log_path = folder / "runner.log"
+    failpoint_file = folder / "failpoint"
+    full_env = {
+        **os.environ,
+        "PREFECT_API_URL": server.api_url,
+        "PREFECT_HOME": str(home),
+        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+        "PREFECT_LOGGING_LEVEL": "INFO",
+        "ONBOARDING_FAILPOINT_FILE": str(failpoint_file),
+        **env,
+    }
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flows.serve"],
+            cwd=PROJECT_ROOT,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    runner = FlowRunner(process, log_path, home, failpoint_file)
+    try:
+        _wait_for_deployment(runner)
+        yield runner
+    finally:
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _wait_for_deployment(runner: FlowRunner, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            if runner.process.poll() is not None:
+                raise RuntimeError(f"flows.serve exited:\n{runner.log_text()}")
+            try:
+                client.read_deployment_by_name(DEPLOYMENT)
+                # The runner registers the deployment before it starts polling.
+                time.sleep(1)
+                return
+            except Exception:
+                time.sleep(0.3)
+    raise RuntimeError(f"the onboarding deployment did not appear:\n{runner.log_text()}")
+
+
+def start_onboarding(parameters: dict[str, Any]) -> UUID:
+    run = run_deployment(DEPLOYMENT, parameters=parameters, timeout=0)
+    assert isinstance(run, FlowRun)
+    return run.id
+
+
+def read_run(run_id: UUID) -> FlowRun:
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(run_id)
+
+
+def wait_for_state(run_id: UUID, *states: str, timeout: float = 120) -> FlowRun:
+    """Wait until the run's state type is one of ``states`` (e.g. PAUSED, COMPLETED)."""
+    deadline = time.monotonic() + timeout
+    terminal = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+    while time.monotonic() < deadline:
+        run = read_run(run_id)
+        state = run.state.type.value if run.state else None
+        if state in states:
+            return run
+        if state in terminal:
+            raise AssertionError(f"run {run_id} ended {state}: {run.state.message if run.state else ''}")
+        time.sleep(0.5)
+    raise AssertionError(f"run {run_id} did not reach {states} in {timeout}s (now {state})")
