@@ -30,11 +30,10 @@ from flows.credentials_file import (
 )
 from flows.ledger import LedgerAdmin, LedgerRefused
 from flows.messaging.email import build_polaris_email, send_email
-from flows.messaging.sms import send_text
+from flows.messaging.sms import polaris_password_text, send_text
 from flows.secret import InMemorySecret
 from flows.settings import get_settings
 from flows.store_ids import problems_with
-from flows.templating import render
 from flows.verification import CallResult, VerificationFailed, verify_store
 
 # State lives in the ledger: no task caches or persists its result.
@@ -219,9 +218,7 @@ def email_polaris(
     persist_result=False,
 )
 def text_password(onboarding: OnboardingOut, merchant: str, file: EncryptedFile) -> str:
-    body = render(
-        "polaris_password.txt.j2", merchant_name=merchant, password=file.password.reveal()
-    ).strip()
+    body = polaris_password_text(merchant, file.password.reveal())
     receipt = send_text(onboarding.polaris_mobile, body, get_settings())
     with _ledger() as ledger:
         ledger.record(onboarding.id, "text_sent", api_user_id=file.api_user_id)

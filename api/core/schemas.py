@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+# Row IDs are 32-bit integers in the database (PostgreSQL INTEGER). A number outside
+# 1..MAX_ROW_ID names no row and would fail in the database driver (a 500), so it is
+# refused up front as malformed (422), and the OpenAPI document says so.
+MAX_ROW_ID = 2_147_483_647
+RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+RowIdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 Amount = Annotated[
     StrictInt,

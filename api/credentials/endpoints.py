@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.core.deps import AdminDep, ContextDep, ReadSession, WriteSession
-from api.core.schemas import problem_responses
+from api.core.schemas import RowIdPath, problem_responses
 from api.credentials import service
 from api.credentials.schemas import IntegrationUserCreate, IntegrationUserOut, IssuedIntegrationUser
 
@@ -24,7 +24,7 @@ router = APIRouter(
     summary="Create an integration user (the password is in this response only)",
 )
 def create_integration_user(
-    account_id: int, body: IntegrationUserCreate, session: WriteSession, context: ContextDep
+    account_id: RowIdPath, body: IntegrationUserCreate, session: WriteSession, context: ContextDep
 ) -> IssuedIntegrationUser:
     issued = service.create(session, context, account_id, body.label)
     session.commit()
@@ -34,19 +34,19 @@ def create_integration_user(
 
 
 @router.get("/accounts/{account_id}/integration-users", response_model=list[IntegrationUserOut])
-def list_integration_users(account_id: int, session: ReadSession) -> list[IntegrationUserOut]:
+def list_integration_users(account_id: RowIdPath, session: ReadSession) -> list[IntegrationUserOut]:
     return [
         IntegrationUserOut.model_validate(u) for u in service.list_for_account(session, account_id)
     ]
 
 
 @router.get("/integration-users/{user_id}", response_model=IntegrationUserOut)
-def get_integration_user(user_id: int, session: ReadSession) -> IntegrationUserOut:
+def get_integration_user(user_id: RowIdPath, session: ReadSession) -> IntegrationUserOut:
     return IntegrationUserOut.model_validate(service.get(session, user_id))
 
 
 @router.post("/integration-users/{user_id}/revoke", response_model=IntegrationUserOut)
-def revoke_integration_user(user_id: int, session: WriteSession) -> IntegrationUserOut:
+def revoke_integration_user(user_id: RowIdPath, session: WriteSession) -> IntegrationUserOut:
     user = service.revoke(session, user_id)
     session.commit()
     return IntegrationUserOut.model_validate(user)

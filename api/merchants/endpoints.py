@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from api.core.deps import AdminDep, ReadSession, WriteSession
-from api.core.schemas import problem_responses
+from api.core.schemas import RowIdPath, problem_responses
 from api.merchants import service
 from api.merchants.schemas import (
     AccountCreate,
@@ -38,7 +38,7 @@ def list_accounts(session: ReadSession) -> list[AccountOut]:
 
 
 @router.get("/{account_id}", response_model=AccountOut)
-def get_account(account_id: int, session: ReadSession) -> AccountOut:
+def get_account(account_id: RowIdPath, session: ReadSession) -> AccountOut:
     return AccountOut.model_validate(service.get_account(session, account_id))
 
 
@@ -52,7 +52,7 @@ def get_account(account_id: int, session: ReadSession) -> AccountOut:
     },
 )
 def add_site(
-    account_id: int, body: SiteCreate, session: WriteSession, response: Response
+    account_id: RowIdPath, body: SiteCreate, session: WriteSession, response: Response
 ) -> SiteOut:
     site, created = service.add_site(session, account_id, body)
     session.commit()
@@ -61,7 +61,7 @@ def add_site(
 
 
 @router.get("/{account_id}/sites", response_model=list[SiteOut])
-def list_sites(account_id: int, session: ReadSession) -> list[SiteOut]:
+def list_sites(account_id: RowIdPath, session: ReadSession) -> list[SiteOut]:
     return [SiteOut.model_validate(s) for s in service.list_sites(session, account_id)]
 
 
@@ -71,19 +71,21 @@ def list_sites(account_id: int, session: ReadSession) -> list[SiteOut]:
     responses=problem_responses(409),
     summary="Save Polaris store IDs on sites (all or nothing)",
 )
-def set_store_ids(account_id: int, body: StoreIdsUpdate, session: WriteSession) -> list[SiteOut]:
+def set_store_ids(
+    account_id: RowIdPath, body: StoreIdsUpdate, session: WriteSession
+) -> list[SiteOut]:
     sites = service.set_store_ids(session, account_id, body.assignments)
     session.commit()
     return [SiteOut.model_validate(s) for s in sites]
 
 
 @router.post("/{account_id}/products", status_code=201, response_model=ProductOut)
-def create_product(account_id: int, body: ProductCreate, session: WriteSession) -> ProductOut:
+def create_product(account_id: RowIdPath, body: ProductCreate, session: WriteSession) -> ProductOut:
     product = service.create_product(session, account_id, body)
     session.commit()
     return ProductOut.model_validate(product)
 
 
 @router.get("/{account_id}/products", response_model=list[ProductOut])
-def list_products(account_id: int, session: ReadSession) -> list[ProductOut]:
+def list_products(account_id: RowIdPath, session: ReadSession) -> list[ProductOut]:
     return [ProductOut.model_validate(p) for p in service.list_products(session, account_id)]

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from api.core.schemas import RowId
 from api.merchants.models import DEFAULT_CARD_RANGE, DEFAULT_CURRENCY
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -22,7 +23,10 @@ class AccountCreate(BaseModel):
     )
     currency: str = Field(default=DEFAULT_CURRENCY, pattern=r"^[A-Z]{3}$", description="ISO 4217.")
     balance_cap: int | None = Field(
-        default=None, ge=1, description="Highest balance a voucher may hold, in minor units."
+        default=None,
+        ge=1,
+        le=2**63 - 1,  # the column is a 64-bit integer
+        description="Highest balance a voucher may hold, in minor units.",
     )
 
 
@@ -77,7 +81,7 @@ class ProductOut(BaseModel):
 
 
 class StoreIdAssignment(BaseModel):
-    site_id: int = Field(ge=1)
+    site_id: RowId
     store_id: StoreIdText
 
 

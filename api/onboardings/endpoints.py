@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from api.core.deps import AdminDep, ContextDep, ReadSession, WriteSession
-from api.core.schemas import problem_responses
+from api.core.schemas import MAX_ROW_ID, RowIdPath, problem_responses
 from api.onboardings import service
 from api.onboardings.schemas import (
     IssuedOnboardingCredential,
@@ -44,7 +44,7 @@ def start_onboarding(
 @router.get("", response_model=list[OnboardingOut])
 def list_onboardings(
     session: ReadSession,
-    account_id: Annotated[int | None, Query(ge=1)] = None,
+    account_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
     status: Annotated[
         str | None, Query(pattern="^(in_progress|awaiting_store_ids|verifying|verified|failed)$")
     ] = None,
@@ -54,13 +54,13 @@ def list_onboardings(
 
 
 @router.get("/{onboarding_id}", response_model=OnboardingOut)
-def get_onboarding(onboarding_id: int, session: ReadSession) -> OnboardingOut:
+def get_onboarding(onboarding_id: RowIdPath, session: ReadSession) -> OnboardingOut:
     return OnboardingOut.model_validate(service.get(session, onboarding_id))
 
 
 @router.post("/{onboarding_id}/claim", response_model=OnboardingOut)
 def claim_onboarding(
-    onboarding_id: int, body: OnboardingClaim, session: WriteSession
+    onboarding_id: RowIdPath, body: OnboardingClaim, session: WriteSession
 ) -> OnboardingOut:
     onboarding = service.claim(session, onboarding_id, body.flow_run_id, body.expected_flow_run_id)
     session.commit()
@@ -74,7 +74,7 @@ def claim_onboarding(
     summary="Issue the onboarding's API user, revoking an undelivered one",
 )
 def issue_credential(
-    onboarding_id: int, session: WriteSession, context: ContextDep
+    onboarding_id: RowIdPath, session: WriteSession, context: ContextDep
 ) -> IssuedOnboardingCredential:
     issued, revoked = service.issue_credential(session, context, onboarding_id)
     session.commit()
@@ -88,7 +88,7 @@ def issue_credential(
 
 @router.post("/{onboarding_id}/stages/{stage}", response_model=OnboardingOut)
 def record_stage(
-    onboarding_id: int, stage: Stage, body: StageRecord, session: WriteSession
+    onboarding_id: RowIdPath, stage: Stage, body: StageRecord, session: WriteSession
 ) -> OnboardingOut:
     onboarding = service.record(session, onboarding_id, stage, body)
     session.commit()

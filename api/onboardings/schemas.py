@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from api.core.schemas import RowId
+
 E164 = Annotated[
     str,
     StringConstraints(strip_whitespace=True, pattern=r"^\+[1-9][0-9]{6,14}$"),
@@ -24,10 +26,10 @@ class PolarisContact(BaseModel):
 
 
 class OnboardingCreate(BaseModel):
-    account_id: int = Field(ge=1)
+    account_id: RowId
     polaris: PolarisContact
-    product_id: int | None = Field(
-        default=None, ge=1, description="Default: the account's first in-store product."
+    product_id: RowId | None = Field(
+        default=None, description="Default: the account's first in-store product."
     )
 
 
@@ -39,10 +41,10 @@ class OnboardingClaim(BaseModel):
 
 
 class StageRecord(BaseModel):
-    api_user_id: int | None = Field(
+    api_user_id: RowId | None = Field(
         default=None, description="For email_sent/text_sent: the user whose file was delivered."
     )
-    site_ids: list[int] | None = Field(
+    site_ids: list[RowId] | None = Field(
         default=None, description="For sites_added: the sites in scope."
     )
     message_id: str | None = Field(default=None, max_length=255)

@@ -7,14 +7,16 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt
 
-from api.core.schemas import Amount, StoreId, TillReference
+from api.core.schemas import MAX_ROW_ID, Amount, StoreId, TillReference
 
 VoucherStatus = Literal["active", "spent", "expired", "cancelled"]
 
 
 class SellRequest(BaseModel):
     store_id: StoreId
-    product_id: StrictInt = Field(ge=1, description="An in-store gift product of this account.")
+    product_id: StrictInt = Field(
+        ge=1, le=MAX_ROW_ID, description="An in-store gift product of this account."
+    )
     amount: Amount
     reference: TillReference
 

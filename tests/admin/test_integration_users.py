@@ -82,9 +82,7 @@ def test_invalid_integration_user_is_refused_and_not_saved(admin: httpx.Client) 
 
 def test_unknown_integration_user_is_not_found(admin: httpx.Client) -> None:
     problem(admin.get("/admin/integration-users/424242"), 404, "integration_user_not_found")
-    problem(
-        admin.post("/admin/integration-users/424242/revoke"), 404, "integration_user_not_found"
-    )
+    problem(admin.post("/admin/integration-users/424242/revoke"), 404, "integration_user_not_found")
 
 
 def test_revoke_is_idempotent(admin: httpx.Client) -> None:

@@ -12,6 +12,10 @@ from prefect.testing.utilities import prefect_test_harness
 from tests.conftest import ADMIN_TOKEN
 from tests.support.prefect_env import FlowRunner, PrefectServer, harness_server, serve_flows
 from tests.support.server import LedgerServer
+from tests.support.smtp import SmtpServer, smtp_server, smtp_server_factory
+from tests.support.twilio_standin import TwilioStandin, twilio_standin
+
+__all__ = ["smtp_server", "smtp_server_factory", "twilio_standin"]
 
 
 @pytest.fixture(scope="session")
@@ -26,12 +30,23 @@ def outbox(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def flow_env(ledger: LedgerServer, outbox: Path) -> dict[str, str]:
-    """Settings for the flow processes; tests add SMTP and Twilio ones."""
+def flow_env(
+    ledger: LedgerServer, outbox: Path, smtp_server: SmtpServer, twilio_standin: TwilioStandin
+) -> dict[str, str]:
+    """Settings for the flow processes: the test's ledger, a real SMTP server on
+    loopback, and the real twilio client pointed at the local stand-in."""
     return {
         "ONBOARDING_LEDGER_URL": ledger.url,
         "ONBOARDING_LEDGER_ADMIN_TOKEN": ADMIN_TOKEN,
         "ONBOARDING_OUTBOX_DIR": str(outbox),
+        "ONBOARDING_SMTP_HOST": smtp_server.host,
+        "ONBOARDING_SMTP_PORT": str(smtp_server.port),
+        "ONBOARDING_SMTP_STARTTLS": "false",
+        "ONBOARDING_NOTIFY_EMAILS": '["onboarding-team@toggle.example"]',
+        "ONBOARDING_TWILIO_ACCOUNT_SID": twilio_standin.account_sid,
+        "ONBOARDING_TWILIO_AUTH_TOKEN": twilio_standin.auth_token,
+        "ONBOARDING_TWILIO_FROM_NUMBER": twilio_standin.from_number,
+        "ONBOARDING_TWILIO_API_BASE_URL": twilio_standin.base_url,
     }
 
 

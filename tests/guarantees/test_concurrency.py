@@ -100,9 +100,7 @@ def test_racing_mixed_movements_keep_balance_equal_to_entries(
     assert len(ledger_view["entries"]) == 1 + sum(r.status_code == 201 for r in responses)
 
 
-def test_racing_identical_redeems_move_money_once(
-    ledger: LedgerServer, merchant: Merchant
-) -> None:
+def test_racing_identical_redeems_move_money_once(ledger: LedgerServer, merchant: Merchant) -> None:
     code = merchant.sold_code(1000)
     body = {"store_id": merchant.store, "amount": 300, "reference": "till-retry-1"}
 
@@ -153,9 +151,7 @@ def test_racing_identical_sells_create_one_voucher(
         "reference": "sale-retry-1",
     }
 
-    responses = race(
-        ledger, merchant, [lambda client: client.post("/v1/vouchers", json=body)] * 20
-    )
+    responses = race(ledger, merchant, [lambda client: client.post("/v1/vouchers", json=body)] * 20)
 
     assert_no_server_errors(responses)
     assert {r.status_code for r in responses} == {201}

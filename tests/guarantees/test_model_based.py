@@ -232,7 +232,9 @@ class TillModel(RuleBasedStateMachine):
     def check_balance(self, code: str) -> None:
         voucher = self.model[code]
         response = self.merchant.balance(code)
-        check(response, Expected(200, fields={"balance": voucher.balance, "status": voucher.status}))
+        check(
+            response, Expected(200, fields={"balance": voucher.balance, "status": voucher.status})
+        )
         assert response.json()["code"] == code
 
     @rule(code=vouchers)

@@ -14,8 +14,8 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given
-from hypothesis import strategies as st
 from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (

@@ -45,11 +45,15 @@ def snapshot(url: str) -> Snapshot:
                         for c in inspector.get_columns(table)
                     ),
                     "indexes": sorted(i["name"] or "" for i in inspector.get_indexes(table)),
-                    "unique": sorted(u["name"] or "" for u in inspector.get_unique_constraints(table)),
+                    "unique": sorted(
+                        u["name"] or "" for u in inspector.get_unique_constraints(table)
+                    ),
                     "foreign_keys": sorted(
                         fk["name"] or "" for fk in inspector.get_foreign_keys(table)
                     ),
-                    "checks": sorted(c["name"] or "" for c in inspector.get_check_constraints(table)),
+                    "checks": sorted(
+                        c["name"] or "" for c in inspector.get_check_constraints(table)
+                    ),
                 }
                 for table in inspector.get_table_names()
             }

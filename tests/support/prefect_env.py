@@ -33,7 +33,9 @@ class PrefectServer:
 
 def harness_server() -> PrefectServer:
     url = PREFECT_SERVER_DATABASE_CONNECTION_URL.value()
-    return PrefectServer(api_url=str(PREFECT_API_URL.value()), database_path=Path(url.split("///", 1)[1]))
+    return PrefectServer(
+        api_url=str(PREFECT_API_URL.value()), database_path=Path(url.split("///", 1)[1])
+    )
 
 
 @dataclass
@@ -132,6 +134,37 @@ def wait_for_state(run_id: UUID, *states: str, timeout: float = 120) -> FlowRun:
         if state in states:
             return run
         if state in terminal:
-            raise AssertionError(f"run {run_id} ended {state}: {run.state.message if run.state else ''}")
+            raise AssertionError(
+                f"run {run_id} ended {state}: {run.state.message if run.state else ''}"
+            )
         time.sleep(0.5)
     raise AssertionError(f"run {run_id} did not reach {states} in {timeout}s (now {state})")
+
+
+def submit_store_ids(run_id: UUID, store_ids: dict[int, str]) -> None:
+    """Resume a waiting run with store IDs, as the Prefect UI form does."""
+    from prefect.flow_runs import resume_flow_run
+
+    resume_flow_run(run_id, run_input={f"site_{site}": value for site, value in store_ids.items()})
+
+
+def form_description(run_id: UUID) -> str:
+    """The description shown above the store-ID form of a waiting run."""
+    from prefect.input.run_input import keyset_from_paused_state, read_flow_run_input
+
+    run = read_run(run_id)
+    assert run.state is not None
+    keyset = keyset_from_paused_state(run.state)
+    return str(read_flow_run_input(keyset["description"], flow_run_id=run_id))
+
+
+def artifact_data(key: str) -> Any:
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+        )
+    assert found, f"no artifact {key}"
+    latest = max(found, key=lambda a: a.created)
+    return latest.data

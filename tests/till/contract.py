@@ -25,6 +25,13 @@ VOUCHER_FIELDS = {"code", "balance", "currency", "status", "expires_at"}
 MOVEMENT_FIELDS = {"transaction_id", "amount", "balance", "currency"}
 
 
+def _money_is_integers(body: dict[str, Any]) -> None:
+    """No floats anywhere: money is an integer count of minor units."""
+    for key in ("balance", "amount"):
+        if key in body:
+            assert type(body[key]) is int, f"{key} is {body[key]!r}"
+
+
 def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     """Assert an RFC 9457 problem with this status and code; return its body."""
     assert response.status_code == status, f"{response.status_code} {response.text}"
@@ -36,6 +43,7 @@ def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     assert isinstance(body["type"], str) and body["type"]
     assert isinstance(body["title"], str) and body["title"]
     assert isinstance(body["detail"], str) and body["detail"]
+    _money_is_integers(body)
     return dict(body)
 
 
@@ -44,12 +52,17 @@ def created(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code == 201, f"{response.status_code} {response.text}"
     assert response.headers["content-type"].split(";")[0].strip() == "application/json"
     assert "Idempotent-Replayed" not in response.headers
-    return dict(response.json())
+    body = dict(response.json())
+    _money_is_integers(body)
+    return body
 
 
 def ok(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code == 200, f"{response.status_code} {response.text}"
-    return dict(response.json())
+    assert response.headers["content-type"].split(";")[0].strip() == "application/json"
+    body = dict(response.json())
+    _money_is_integers(body)
+    return body
 
 
 def assert_ledger(
