@@ -23,7 +23,7 @@ from api.onboardings.schemas import OnboardingOut
 from flows import checklist, stages
 from flows.ledger import LedgerAdmin, LedgerRefused
 from flows.notifications import notify_failure
-from flows.parameters import AccountId, PolarisContact, ProductId, SiteCreate, SitesToAdd
+from flows.parameters import AccountId, PolarisContact, ProductId, SitesToAdd
 from flows.settings import get_settings
 from flows.store_ids import answer_by_site, form_description, store_id_form
 from flows.verification import VerificationFailed

@@ -50,6 +50,8 @@ class OnboardingSettings(BaseSettings):
         default=None, description="Override of https://api.twilio.com (tests use a local stand-in)."
     )
 
+    delivery_retries: int = Field(default=3, ge=0, description="Retries of an email or text.")
+    delivery_retry_delay_seconds: float = Field(default=30, ge=0)
     store_ids_timeout_days: int = Field(default=30, ge=1)
     reminder_after_days: float = Field(default=3, gt=0)
 

@@ -30,6 +30,7 @@ from flows.credentials_file import (
 )
 from flows.ledger import LedgerAdmin, LedgerRefused
 from flows.messaging.email import build_polaris_email, send_email
+from flows.messaging.errors import DeliveryError
 from flows.messaging.sms import polaris_password_text, send_text
 from flows.secret import InMemorySecret
 from flows.settings import get_settings
@@ -39,6 +40,21 @@ from flows.verification import CallResult, VerificationFailed, verify_store
 # State lives in the ledger: no task caches or persists its result.
 LEDGER_RETRIES = 2
 LEDGER_RETRY_DELAY = 2
+# Read once at import: Prefect fixes a task's retry policy when it is decorated.
+DELIVERY_RETRIES = get_settings().delivery_retries
+DELIVERY_RETRY_DELAY = get_settings().delivery_retry_delay_seconds
+
+
+def unless_permanent(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry a delivery unless the failure says a retry cannot help (e.g. SMTP 5xx,
+    Twilio 4xx, or some recipients already have the email)."""
+    try:
+        state.result()
+    except DeliveryError as error:
+        return not error.permanent
+    except Exception:
+        return True
+    return True
 
 
 class StageFailed(Exception):
@@ -162,12 +178,7 @@ def build_encrypted_file(
         account_id=onboarding.account_id,
         product_id=onboarding.product_id or 0,
         card_range=account["card_range"],
-        sites=[
-            SheetSite(
-                name=s["name"], address=s["address"], reference=s["reference"], site_id=s["id"]
-            )
-            for s in sites
-        ],
+        sites=sheet_sites(sites),
     )
     password = new_file_password()
     stem = f"polaris-onboarding-{onboarding.account_id}"
@@ -178,9 +189,10 @@ def build_encrypted_file(
 
 @task(
     name="email Polaris",
+    retry_condition_fn=unless_permanent,
     task_run_name="email Polaris ({onboarding.polaris_email}) for {merchant}",
-    retries=3,
-    retry_delay_seconds=2,
+    retries=DELIVERY_RETRIES,
+    retry_delay_seconds=DELIVERY_RETRY_DELAY,
     cache_policy=NO_CACHE,
     persist_result=False,
 )
@@ -211,9 +223,10 @@ def email_polaris(
 
 @task(
     name="text password",
+    retry_condition_fn=unless_permanent,
     task_run_name="text password to {onboarding.polaris_mobile}",
-    retries=3,
-    retry_delay_seconds=2,
+    retries=DELIVERY_RETRIES,
+    retry_delay_seconds=DELIVERY_RETRY_DELAY,
     cache_policy=NO_CACHE,
     persist_result=False,
 )

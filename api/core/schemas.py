@@ -14,6 +14,10 @@ MAX_ROW_ID = 2_147_483_647
 RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
 RowIdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
+# PostgreSQL text cannot hold a NUL character (the driver refuses it: a 500), so text
+# fields refuse it as malformed (422), the same on both backends.
+NO_NUL = r"^[^\x00]*$"
+
 Amount = Annotated[
     StrictInt,
     Field(

@@ -6,9 +6,13 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.core.schemas import NO_NUL
+
 
 class IntegrationUserCreate(BaseModel):
-    label: str = Field(default="", max_length=200, description="Who holds it, e.g. 'Polaris'.")
+    label: str = Field(
+        default="", max_length=200, pattern=NO_NUL, description="Who holds it, e.g. 'Polaris'."
+    )
 
 
 class IntegrationUserOut(BaseModel):

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-from api.core.schemas import RowId
+from api.core.schemas import NO_NUL, RowId
 
 E164 = Annotated[
     str,
@@ -20,7 +20,10 @@ Stage = Literal[
 
 
 class PolarisContact(BaseModel):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL),
+    ]
     email: EmailStr
     mobile: E164
 
@@ -34,9 +37,10 @@ class OnboardingCreate(BaseModel):
 
 
 class OnboardingClaim(BaseModel):
-    flow_run_id: str = Field(min_length=1, max_length=64)
+    flow_run_id: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
     expected_flow_run_id: str | None = Field(
-        description="The claimant the caller saw; the claim fails if another took over since."
+        pattern=NO_NUL,
+        description="The claimant the caller saw; the claim fails if another took over since.",
     )
 
 
@@ -47,8 +51,10 @@ class StageRecord(BaseModel):
     site_ids: list[RowId] | None = Field(
         default=None, description="For sites_added: the sites in scope."
     )
-    message_id: str | None = Field(default=None, max_length=255)
-    reason: str | None = Field(default=None, max_length=4000, description="For failed.")
+    message_id: str | None = Field(default=None, max_length=255, pattern=NO_NUL)
+    reason: str | None = Field(
+        default=None, max_length=4000, pattern=NO_NUL, description="For failed."
+    )
 
 
 class OnboardingOut(BaseModel):

@@ -17,7 +17,13 @@ from api.vouchers.service import status_of
 
 
 def voucher_ledger(session: Session, code: str) -> VoucherLedgerOut:
-    voucher = repository.find_any(session, cards.normalize(code))
+    normalized = cards.normalize(code)
+    # Anything but 19 digits names no voucher: answered without a query, so that
+    # input such as a NUL byte never reaches the database.
+    is_digits = normalized.isascii() and normalized.isdigit()
+    voucher = None
+    if len(normalized) == cards.CODE_LENGTH and is_digits:
+        voucher = repository.find_any(session, normalized)
     if voucher is None:
         raise VoucherNotFound("No voucher with this code.")
     entries = repository.entries(session, voucher.id)

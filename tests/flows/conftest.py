@@ -47,6 +47,7 @@ def flow_env(
         "ONBOARDING_TWILIO_AUTH_TOKEN": twilio_standin.auth_token,
         "ONBOARDING_TWILIO_FROM_NUMBER": twilio_standin.from_number,
         "ONBOARDING_TWILIO_API_BASE_URL": twilio_standin.base_url,
+        "ONBOARDING_DELIVERY_RETRY_DELAY_SECONDS": "0.2",
     }
 
 

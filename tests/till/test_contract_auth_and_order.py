@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import httpx
 
+from tests.conftest import ADMIN_TOKEN
 from tests.support.factories import Merchant
 from tests.till.contract import assert_ledger, created, ok, problem, unknown_code
 
@@ -68,6 +69,9 @@ def test_missing_or_wrong_credentials_get_401(
             base_url=url, auth=(merchant.username, other.password)
         ),
         "bearer": httpx.Client(base_url=url, headers={"Authorization": "Bearer abc"}),
+        "admin token": httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        ),
         "not base64": httpx.Client(base_url=url, headers={"Authorization": "Basic !!!"}),
         "no colon": httpx.Client(base_url=url, headers=basic(merchant.username.encode())),
         "not UTF-8": httpx.Client(base_url=url, headers=basic(b"\xff\xfe:\xff")),

@@ -25,7 +25,7 @@ from tests.till.contract import (
 )
 
 LIMIT = 20  # the contract's default
-QUICK_WINDOW_SECONDS = 2
+QUICK_WINDOW_SECONDS = 3
 
 
 def _throttled(response: httpx.Response, window: int) -> None:

@@ -86,7 +86,16 @@ def test_sell_load_and_reverse_reject_malformed_requests(merchant: Merchant) -> 
     bodies += [_variant(base, "reference", ref) for ref in BAD_REFERENCES]
     bodies += [
         _variant(base, "product_id", v)
-        for v in (str(merchant.product_id), float(merchant.product_id), True, None, 0, -1)
+        for v in (
+            str(merchant.product_id),
+            float(merchant.product_id),
+            True,
+            None,
+            0,
+            -1,
+            2**31,
+            10**30,
+        )
     ]
     for body in bodies:
         _invalid(merchant.till.post("/v1/vouchers", json=body))
