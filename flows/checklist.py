@@ -33,7 +33,9 @@ def done_stages(onboarding: OnboardingOut) -> set[str]:
     return done
 
 
-def render(merchant: str, onboarding: OnboardingOut, extra_done: set[str] = frozenset()) -> str:  # type: ignore[assignment]
+def render(
+    merchant: str, onboarding: OnboardingOut, extra_done: frozenset[str] = frozenset()
+) -> str:
     done = done_stages(onboarding) | set(extra_done)
     lines = [f"# Polaris onboarding: {merchant}", ""]
     lines += [f"- [{'x' if key in done else ' '}] {label}" for key, label in STAGES]
@@ -43,7 +45,9 @@ def render(merchant: str, onboarding: OnboardingOut, extra_done: set[str] = froz
     return "\n".join(lines)
 
 
-def publish(merchant: str, onboarding: OnboardingOut, extra_done: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+def publish(
+    merchant: str, onboarding: OnboardingOut, extra_done: frozenset[str] = frozenset()
+) -> None:
     create_markdown_artifact(
         key=f"onboarding-{onboarding.id}-checklist",
         markdown=render(merchant, onboarding, extra_done),

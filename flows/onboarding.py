@@ -77,9 +77,9 @@ def _run_stages(
 
     if not onboarding.credentials_delivered:
         user = stages.create_api_user(onboarding, merchant)
-        checklist.publish(merchant, onboarding, {"api_user"})
+        checklist.publish(merchant, onboarding, frozenset({"api_user"}))
         file = stages.build_encrypted_file(onboarding, merchant, account, scope, user)
-        checklist.publish(merchant, onboarding, {"api_user", "file_built"})
+        checklist.publish(merchant, onboarding, frozenset({"api_user", "file_built"}))
         stages.email_polaris(onboarding, merchant, scope, file)
         checklist.publish(merchant, _reload(onboarding))
         stages.text_password(onboarding, merchant, file)

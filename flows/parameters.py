@@ -1,4 +1,8 @@
-"""The onboarding's parameters, validated by Prefect before the flow body runs."""
+"""The onboarding's parameters, validated by Prefect before the flow body runs.
+
+Defaults live in the flow's signature, not here: Prefect builds its parameter
+model from the signature and refuses a field with two defaults.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +15,11 @@ from api.onboardings.schemas import PolarisContact
 
 AccountId = Annotated[int, Field(ge=1, description="The merchant account's ID in the ledger.")]
 ProductId = Annotated[
-    int | None,
-    Field(default=None, ge=1, description="In-store gift product (default: the account's)."),
+    int | None, Field(ge=1, description="In-store gift product (default: the account's).")
 ]
 SitesToAdd = Annotated[
     list[SiteCreate],
-    Field(
-        default_factory=list,
-        description="Sites to add before onboarding (idempotent by reference).",
-    ),
+    Field(description="Sites to add before onboarding (idempotent by reference)."),
 ]
 
 __all__ = ["AccountId", "PolarisContact", "ProductId", "SiteCreate", "SitesToAdd"]
