@@ -35,6 +35,11 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# SQL parameters (card numbers among them) stay out of SQL logs and out of the messages
+# of database errors, which are logged with their traceback.
+HIDE_PARAMETERS = True
+
+
 def build_engine(settings: Settings) -> Engine:
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
@@ -44,6 +49,7 @@ def build_engine(settings: Settings) -> Engine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_pre_ping=True,
+        hide_parameters=HIDE_PARAMETERS,
     )
 
 
@@ -56,6 +62,7 @@ def _sqlite_engine(settings: Settings) -> Engine:
         connect_args={"check_same_thread": False, "timeout": settings.sqlite_busy_timeout_seconds},
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
+        hide_parameters=HIDE_PARAMETERS,
     )
 
     @event.listens_for(engine, "connect")

@@ -74,4 +74,12 @@ def uvicorn_log_config() -> dict[str, object]:
         for name, h in LOGGING_CONFIG["handlers"].items()
     }
     config["handlers"] = handlers
+    # The app's own loggers (api.errors logs unexpected errors with their traceback)
+    # through the same masked handler: left to propagate, they would reach the root
+    # logger, which has no handler here, and Python's last-resort handler prints them
+    # unmasked.
+    config["loggers"] = {
+        **LOGGING_CONFIG["loggers"],
+        "api": {"handlers": ["default"], "level": "INFO", "propagate": False},
+    }
     return config

@@ -98,9 +98,9 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-    logger.exception(
-        "unexpected error on %s %s", request.method, request.scope.get("route_path", "?")
-    )
+    # The route's template, not the URL: a URL may hold a card number.
+    route = getattr(request.scope.get("route"), "path", "?")
+    logger.exception("unexpected error on %s %s", request.method, route)
     body = {
         "type": "/problems/internal_error",
         "title": "Internal error",

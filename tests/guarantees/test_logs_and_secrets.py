@@ -227,7 +227,7 @@ def served(server_env: dict[str, str], tmp_path: Path) -> Iterator[ServedLedger]
 
 
 def test_server_output_has_no_codes_or_passwords(
-    served: ServedLedger, server_env: dict[str, str]
+    served: ServedLedger, server_env: dict[str, str], database_url: str
 ) -> None:
     seeded = subprocess.run(
         [str(LEDGER), "seed-demo"], env=server_env, capture_output=True, text=True, check=True
@@ -238,9 +238,29 @@ def test_server_output_has_no_codes_or_passwords(
     traffic = drive_till(
         served.url, demo["username"], demo["password"], store_id, demo["product_id"]
     )
+    # Then the database fails under a till call: the error is logged with its traceback
+    # and the failing SQL, which must not carry the card number whole either.
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE vouchers RENAME TO vouchers_away")
+        with httpx.Client(auth=(demo["username"], demo["password"]), timeout=30) as till:
+            failed = till.get(
+                f"{served.url}/v1/vouchers/{traffic.sold}", params={"store_id": store_id}
+            )
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE vouchers_away RENAME TO vouchers")
+    finally:
+        engine.dispose()
+    assert failed.status_code == 500
+    assert failed.json()["code"] == "internal_error"
 
     text = served.stop()
     assert '"GET /v1/vouchers/' in text, text[-2000:]  # the access log was on
+    # The error was logged with its SQL, through the ledger's masked handler (uvicorn's
+    # format), not Python's last-resort handler.
+    assert re.search(r"ERROR: +unexpected error", text), text[-3000:]
+    assert "FROM vouchers" in text
     assert_nothing_leaked(text, traffic)
 
 
