@@ -7,13 +7,14 @@ import socket
 from typing import Annotated
 
 import typer
+from alembic.util import CommandError
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from api.core.config import Settings, get_settings
 from api.core.context import LedgerContext
-from api.core.migrate import pending, upgrade
+from api.core.migrate import explain_failure, pending, upgrade
 
 app = typer.Typer(help="The gift-card ledger.", no_args_is_help=True, add_completion=False)
 
@@ -42,8 +43,9 @@ def _setting_problem(error: ErrorDetails) -> str:
 def _migrate(settings: Settings) -> None:
     try:
         upgrade(settings.database_url)
-    except OperationalError as error:
-        raise _fail(f"Could not migrate {_safe_url(settings)}: {error.orig}") from None
+    except (DBAPIError, CommandError) as error:
+        reason = explain_failure(settings.database_url, error)
+        raise _fail(f"Could not migrate {_safe_url(settings)}: {reason}") from None
 
 
 @app.command()
@@ -89,7 +91,7 @@ def serve(
                 f"The database {_safe_url(settings)} is not at the newest schema. "
                 "Run `ledger migrate` first."
             )
-    except OperationalError as error:
+    except DBAPIError as error:  # down, refusing us, or not a database at all
         raise _fail(f"Cannot reach the database {_safe_url(settings)}: {error.orig}") from None
     finally:
         context.close()

@@ -21,6 +21,7 @@ from prefect.flow_runs import suspend_flow_run
 
 from api.onboardings.schemas import OnboardingOut
 from flows import checklist, stages
+from flows.deployments import ONBOARDING_DEPLOYMENT_NAME, ONBOARDING_FLOW
 from flows.ledger import LedgerAdmin, LedgerRefused
 from flows.notifications import notify_failure
 from flows.parameters import AccountId, PolarisContact, ProductId, SitesToAdd
@@ -36,7 +37,7 @@ class OnboardingBusy(Exception):
     pass
 
 
-@flow(name="polaris-onboarding", log_prints=False, persist_result=False, validate_parameters=True)
+@flow(name=ONBOARDING_FLOW, log_prints=False, persist_result=False, validate_parameters=True)
 def polaris_onboarding(
     account_id: AccountId,
     polaris: PolarisContact,
@@ -179,4 +180,4 @@ def _record_failure(onboarding: OnboardingOut, merchant: str, error: Exception) 
 
 
 if __name__ == "__main__":
-    polaris_onboarding.serve(name="polaris-onboarding")
+    polaris_onboarding.serve(name=ONBOARDING_DEPLOYMENT_NAME)

@@ -9,22 +9,27 @@ from __future__ import annotations
 
 from prefect import serve
 
+from flows.deployments import (
+    ONBOARDING_DEPLOYMENT,
+    ONBOARDING_DEPLOYMENT_NAME,
+    REMINDERS_DEPLOYMENT_NAME,
+)
 from flows.onboarding import polaris_onboarding
 from flows.reminders import store_id_reminders
 
-ONBOARDING_DEPLOYMENT = "polaris-onboarding/polaris-onboarding"
+__all__ = ["ONBOARDING_DEPLOYMENT", "main"]
 
 
 def main() -> None:
     # to_deployment is sync here (called outside an event loop).
     serve(
         polaris_onboarding.to_deployment(  # type: ignore[arg-type]
-            name="polaris-onboarding",
+            name=ONBOARDING_DEPLOYMENT_NAME,
             description="Onboard a merchant onto Polaris EPOS tills, end to end.",
             tags=["onboarding", "polaris"],
         ),
         store_id_reminders.to_deployment(  # type: ignore[arg-type]
-            name="store-id-reminders",
+            name=REMINDERS_DEPLOYMENT_NAME,
             cron="0 9 * * 1-5",
             description="Remind Polaris about onboardings still waiting for store IDs.",
         ),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -18,6 +19,9 @@ from api.core.config import Settings
 from tests.support.databases import PostgresTemplates, SqliteTemplates
 from tests.support.factories import Merchant, make_merchant
 from tests.support.server import LedgerServer, serve_ledger
+
+if TYPE_CHECKING:  # prefect is imported only by the tests that use it
+    from tests.support.prefect_env import PrefectServer
 
 BACKENDS = [
     b.strip()
@@ -37,6 +41,19 @@ def postgres_templates() -> Iterator[PostgresTemplates]:
     templates = PostgresTemplates.connect()
     yield templates
     templates.close()
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[PrefectServer]:
+    """Prefect's test harness, once per session: the flow tests and the `onboarding`
+    command's tests share it (two harnesses in one process would fight over the
+    Prefect settings they each put in force)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    from tests.support.prefect_env import harness_server
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield harness_server()
 
 
 @pytest.fixture(params=BACKENDS)

@@ -43,7 +43,10 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_cost_kib: int = Field(default=65536, ge=8)
     credential_cache_size: int = Field(default=1024, ge=0)
-    db_pool_size: int = Field(default=20, ge=1)
+    # Connections kept open. Sync routes run on anyio's worker threads (40 by default),
+    # each holding at most one connection at a time: a smaller pool closes and reopens
+    # connections under load (a new PostgreSQL backend each time, measured by bench/).
+    db_pool_size: int = Field(default=40, ge=1)
     sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0)
 
     @model_validator(mode="after")

@@ -14,7 +14,8 @@ from api.core.context import LedgerContext
 from api.core.errors import Unauthorized
 
 
-def get_context(request: Request) -> LedgerContext:
+async def get_context(request: Request) -> LedgerContext:
+    # async: nothing to wait for, so FastAPI takes no worker thread for it.
     context: LedgerContext = request.app.state.ledger
     return context
 

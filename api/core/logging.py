@@ -74,6 +74,11 @@ def uvicorn_log_config() -> dict[str, object]:
         for name, h in LOGGING_CONFIG["handlers"].items()
     }
     config["handlers"] = handlers
+    # Each line ends with the process that wrote it: under `--workers N` they share one log.
+    config["formatters"] = {
+        name: {**f, "fmt": f"{f['fmt']} [pid %(process)d]"}
+        for name, f in LOGGING_CONFIG["formatters"].items()
+    }
     # The app's own loggers (api.errors logs unexpected errors with their traceback)
     # through the same masked handler: left to propagate, they would reach the root
     # logger, which has no handler here, and Python's last-resort handler prints them

@@ -14,6 +14,7 @@ from api.core.errors import IntegrationUserNotFound, Unauthorized
 from api.core.types import utcnow
 from api.credentials import passwords, repository
 from api.credentials.models import IntegrationUser
+from api.credentials.repository import Credential
 from api.merchants import service as merchants
 
 
@@ -46,30 +47,29 @@ def parse_basic(authorization: str | None) -> tuple[str, str]:
 
 def authenticate(session: Session, context: LedgerContext, authorization: str | None) -> TillCaller:
     username, password = parse_basic(authorization)
-    found = repository.find_with_account(session, username)
+    found = repository.find_credential(session, username)
     if found is None:
         raise Unauthorized("Unknown or revoked credential.")
-    user, account = found
-    if not user.is_active or not _password_matches(context, user, password):
+    if found.revoked_at is not None or not _password_matches(context, found, password):
         raise Unauthorized("Unknown or revoked credential.")
     return TillCaller(
-        user_id=user.id,
-        account_id=account.id,
-        card_range=account.card_range,
-        currency=account.currency,
-        balance_cap=account.balance_cap,
+        user_id=found.user_id,
+        account_id=found.account_id,
+        card_range=found.card_range,
+        currency=found.currency,
+        balance_cap=found.balance_cap,
     )
 
 
-def _password_matches(context: LedgerContext, user: IntegrationUser, password: str) -> bool:
+def _password_matches(context: LedgerContext, found: Credential, password: str) -> bool:
     cache = context.verified_credentials
-    if cache.is_verified(user.id, password, user.password_hash):
+    if cache.is_verified(found.user_id, password, found.password_hash):
         return True
     try:
-        context.hasher.verify(user.password_hash, password)
+        context.hasher.verify(found.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
-    cache.remember(user.id, password, user.password_hash)
+    cache.remember(found.user_id, password, found.password_hash)
     return True
 
 

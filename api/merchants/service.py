@@ -55,12 +55,13 @@ def list_sites(session: Session, account_id: int) -> list[Site]:
     return repository.list_sites(session, account_id)
 
 
-def resolve_store(session: Session, account_id: int, store_id: str) -> Site:
-    """The account's site behind a till's store ID (403 unknown_store otherwise)."""
-    site = repository.site_by_store(session, account_id, store_id)
-    if site is None:
+def resolve_store(session: Session, account_id: int, store_id: str) -> int:
+    """The ID of the account's site behind a till's store ID (403 unknown_store
+    otherwise)."""
+    site_id = repository.site_id_by_store(session, account_id, store_id)
+    if site_id is None:
         raise UnknownStore("This store ID is not mapped to a site of your account.")
-    return site
+    return site_id
 
 
 def create_product(session: Session, account_id: int, data: ProductCreate) -> Product:

@@ -12,29 +12,22 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from api.core.config import Settings
 from api.core.context import LedgerContext
 from api.core.errors import TooManyAttempts
 from api.core.types import utcnow
+from api.throttle import repository
 from api.throttle.models import LookupFailure
 
 
 def check(session: Session, settings: Settings, user_id: int) -> None:
     now = utcnow()
     window = timedelta(seconds=settings.throttle_window_seconds)
-    recent = list(
-        session.scalars(
-            select(LookupFailure.failed_at)
-            .where(
-                LookupFailure.integration_user_id == user_id,
-                LookupFailure.failed_at > now - window,
-            )
-            .order_by(LookupFailure.failed_at.desc())
-            .limit(settings.throttle_max_failures)
-        )
+    recent = repository.recent_failures(
+        session, user_id, now - window, settings.throttle_max_failures
     )
     if len(recent) < settings.throttle_max_failures:
         return

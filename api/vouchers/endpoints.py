@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from api.core.deps import ReadSession, WriteSession
 from api.core.responses import commit_and_answer
 from api.core.schemas import StoreId, problem_responses
 from api.credentials.dependencies import TillDep
@@ -52,10 +51,10 @@ def _write_responses(model: type) -> dict[int | str, dict[str, object]]:
 def check_balance(
     code: Code,
     store_id: Annotated[StoreId, Query()],
-    caller: TillDep,
-    session: ReadSession,
+    till: TillDep,
 ) -> VoucherOut:
-    return service.check_balance(session, caller, code, store_id)
+    with till.reading() as (session, caller):
+        return service.check_balance(session, caller, code, store_id)
 
 
 @router.post(
@@ -65,8 +64,9 @@ def check_balance(
     responses=_write_responses(SaleOut),
     summary="Sell a voucher at the till",
 )
-def sell(body: SellRequest, caller: TillDep, session: WriteSession) -> Response:
-    return commit_and_answer(session, service.sell(session, caller, body))
+def sell(body: SellRequest, till: TillDep) -> Response:
+    with till.writing() as (session, caller):
+        return commit_and_answer(session, service.sell(session, caller, body))
 
 
 @router.post(
@@ -76,8 +76,9 @@ def sell(body: SellRequest, caller: TillDep, session: WriteSession) -> Response:
     responses=_write_responses(MovementOut),
     summary="Redeem",
 )
-def redeem(code: Code, body: RedeemRequest, caller: TillDep, session: WriteSession) -> Response:
-    return commit_and_answer(session, service.redeem(session, caller, code, body))
+def redeem(code: Code, body: RedeemRequest, till: TillDep) -> Response:
+    with till.writing() as (session, caller):
+        return commit_and_answer(session, service.redeem(session, caller, code, body))
 
 
 @router.post(
@@ -87,8 +88,9 @@ def redeem(code: Code, body: RedeemRequest, caller: TillDep, session: WriteSessi
     responses=_write_responses(MovementOut),
     summary="Top up (load)",
 )
-def load(code: Code, body: LoadRequest, caller: TillDep, session: WriteSession) -> Response:
-    return commit_and_answer(session, service.load(session, caller, code, body))
+def load(code: Code, body: LoadRequest, till: TillDep) -> Response:
+    with till.writing() as (session, caller):
+        return commit_and_answer(session, service.load(session, caller, code, body))
 
 
 @router.post(
@@ -98,5 +100,6 @@ def load(code: Code, body: LoadRequest, caller: TillDep, session: WriteSession) 
     responses=_write_responses(ReversalOut),
     summary="Reverse",
 )
-def reverse(code: Code, body: ReverseRequest, caller: TillDep, session: WriteSession) -> Response:
-    return commit_and_answer(session, service.reverse(session, caller, code, body))
+def reverse(code: Code, body: ReverseRequest, till: TillDep) -> Response:
+    with till.writing() as (session, caller):
+        return commit_and_answer(session, service.reverse(session, caller, code, body))

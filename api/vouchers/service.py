@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -31,9 +32,9 @@ from api.credentials.service import TillCaller
 from api.idempotency.service import TillOutcome, request_fingerprint, run_once
 from api.merchants import repository as merchants_repository
 from api.merchants import service as merchants
-from api.merchants.models import Site
 from api.vouchers import cards, repository
-from api.vouchers.models import EntryKind, LedgerEntry, Voucher
+from api.vouchers.models import EntryKind, LedgerEntry
+from api.vouchers.repository import LockedVoucher
 from api.vouchers.schemas import (
     LoadRequest,
     MovementOut,
@@ -47,7 +48,23 @@ from api.vouchers.schemas import (
 )
 
 
-def status_of(voucher: Voucher, now: datetime) -> VoucherStatus:
+class VoucherState(Protocol):
+    """What a voucher's status and answer are worked out from (a Voucher, or the
+    read-only view a balance check loads)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def balance(self) -> int: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def expires_at(self) -> datetime | None: ...
+    @property
+    def cancelled_at(self) -> datetime | None: ...
+
+
+def status_of(voucher: VoucherState, now: datetime) -> VoucherStatus:
     if voucher.cancelled_at is not None:
         return "cancelled"
     if voucher.expires_at is not None and voucher.expires_at <= now:
@@ -57,7 +74,7 @@ def status_of(voucher: Voucher, now: datetime) -> VoucherStatus:
     return "active"
 
 
-def voucher_out(voucher: Voucher, now: datetime) -> VoucherOut:
+def voucher_out(voucher: VoucherState, now: datetime) -> VoucherOut:
     return VoucherOut(
         code=voucher.code,
         balance=voucher.balance,
@@ -69,13 +86,16 @@ def voucher_out(voucher: Voucher, now: datetime) -> VoucherOut:
 
 def check_balance(session: Session, caller: TillCaller, code: str, store_id: str) -> VoucherOut:
     merchants.resolve_store(session, caller.account_id, store_id)
-    voucher = _find_voucher(session, caller, code, lock=False)
+    normalized = _well_formed(code, caller)
+    voucher = repository.view(session, caller.account_id, normalized)
+    if voucher is None:
+        raise VoucherNotFound("No voucher with this code.")
     return voucher_out(voucher, utcnow())
 
 
 def sell(session: Session, caller: TillCaller, request: SellRequest) -> TillOutcome:
-    site = merchants.resolve_store(session, caller.account_id, request.store_id)
-    product = merchants_repository.get_product(session, caller.account_id, request.product_id)
+    site_id = merchants.resolve_store(session, caller.account_id, request.store_id)
+    product = merchants_repository.product_for_sale(session, caller.account_id, request.product_id)
     if product is None or not product.in_store:
         raise ProductNotFound("No in-store gift product with this ID on your account.")
 
@@ -88,28 +108,26 @@ def sell(session: Session, caller: TillCaller, request: SellRequest) -> TillOutc
         expires_at = None
         if product.validity_days is not None:
             expires_at = (now + timedelta(days=product.validity_days)).replace(microsecond=0)
-        voucher = Voucher(
+        voucher = repository.add_voucher(
+            session,
             account_id=caller.account_id,
             product_id=product.id,
             code=_unused_code(session, caller.card_range),
             currency=caller.currency,
-            balance=0,
             expires_at=expires_at,
             created_at=now,
         )
-        session.add(voucher)
-        session.flush()
-        entry = _record(session, voucher, site, EntryKind.SALE, request.amount, request.reference)
-        return SaleOut(
-            **voucher_out(voucher, now).model_dump(), transaction_id=entry.transaction_id
+        transaction_id = _record(
+            session, voucher, site_id, EntryKind.SALE, request.amount, request.reference
         )
+        return SaleOut(**voucher_out(voucher, now).model_dump(), transaction_id=transaction_id)
 
-    return _once(session, caller, site, "sell", request, operation)
+    return _once(session, caller, site_id, "sell", request, operation)
 
 
 def redeem(session: Session, caller: TillCaller, code: str, request: RedeemRequest) -> TillOutcome:
-    site = merchants.resolve_store(session, caller.account_id, request.store_id)
-    voucher = _find_voucher(session, caller, code, lock=True)
+    site_id = merchants.resolve_store(session, caller.account_id, request.store_id)
+    voucher = _find_voucher(session, caller, code)
 
     def operation() -> MovementOut:
         _refuse_unusable(voucher)
@@ -121,15 +139,17 @@ def redeem(session: Session, caller: TillCaller, code: str, request: RedeemReque
                     balance=voucher.balance,
                 )
             taken = voucher.balance
-        entry = _record(session, voucher, site, EntryKind.REDEMPTION, -taken, request.reference)
-        return _movement(voucher, entry, taken)
+        transaction_id = _record(
+            session, voucher, site_id, EntryKind.REDEMPTION, -taken, request.reference
+        )
+        return _movement(voucher, transaction_id, taken)
 
-    return _once(session, caller, site, "redeem", request, operation, code=voucher.code)
+    return _once(session, caller, site_id, "redeem", request, operation, code=voucher.code)
 
 
 def load(session: Session, caller: TillCaller, code: str, request: LoadRequest) -> TillOutcome:
-    site = merchants.resolve_store(session, caller.account_id, request.store_id)
-    voucher = _find_voucher(session, caller, code, lock=True)
+    site_id = merchants.resolve_store(session, caller.account_id, request.store_id)
+    voucher = _find_voucher(session, caller, code)
 
     def operation() -> MovementOut:
         _refuse_unusable(voucher)
@@ -138,17 +158,19 @@ def load(session: Session, caller: TillCaller, code: str, request: LoadRequest) 
             raise BalanceLimitExceeded(
                 f"A voucher on this account may hold at most {cap}; it holds {voucher.balance}."
             )
-        entry = _record(session, voucher, site, EntryKind.LOAD, request.amount, request.reference)
-        return _movement(voucher, entry, request.amount)
+        transaction_id = _record(
+            session, voucher, site_id, EntryKind.LOAD, request.amount, request.reference
+        )
+        return _movement(voucher, transaction_id, request.amount)
 
-    return _once(session, caller, site, "load", request, operation, code=voucher.code)
+    return _once(session, caller, site_id, "load", request, operation, code=voucher.code)
 
 
 def reverse(
     session: Session, caller: TillCaller, code: str, request: ReverseRequest
 ) -> TillOutcome:
-    site = merchants.resolve_store(session, caller.account_id, request.store_id)
-    voucher = _find_voucher(session, caller, code, lock=True)
+    site_id = merchants.resolve_store(session, caller.account_id, request.store_id)
+    voucher = _find_voucher(session, caller, code)
     target = repository.entry_of_voucher(session, voucher.id, request.transaction_id)
     if target is None:
         raise TransactionNotFound("This voucher has no transaction with that ID.")
@@ -171,32 +193,38 @@ def reverse(
             delta = -voucher.balance
         else:
             delta = -target.amount
-        entry = _record(
-            session, voucher, site, EntryKind.REVERSAL, delta, request.reference, reverses=target
+        transaction_id = _record(
+            session, voucher, site_id, EntryKind.REVERSAL, delta, request.reference, reverses=target
         )
         return ReversalOut(
-            transaction_id=entry.transaction_id,
+            transaction_id=transaction_id,
             reversed_transaction_id=target.transaction_id,
             amount=abs(target.amount),
             balance=voucher.balance,
             currency=voucher.currency,
         )
 
-    return _once(session, caller, site, "reverse", request, operation, code=voucher.code)
+    return _once(session, caller, site_id, "reverse", request, operation, code=voucher.code)
 
 
-def _find_voucher(session: Session, caller: TillCaller, code: str, *, lock: bool) -> Voucher:
+def _well_formed(code: str, caller: TillCaller) -> str:
+    """The code normalised; malformed codes are answered without a query, with the
+    same answer as an unknown code."""
     normalized = cards.normalize(code)
-    # Malformed codes are answered without a query: same answer as an unknown code.
     if not cards.well_formed(normalized, caller.card_range):
         raise VoucherNotFound("No voucher with this code.")
-    voucher = repository.find(session, caller.account_id, normalized, lock=lock)
+    return normalized
+
+
+def _find_voucher(session: Session, caller: TillCaller, code: str) -> LockedVoucher:
+    """The voucher, its row locked for the change the caller is about to make."""
+    voucher = repository.lock(session, caller.account_id, _well_formed(code, caller))
     if voucher is None:
         raise VoucherNotFound("No voucher with this code.")
     return voucher
 
 
-def _refuse_unusable(voucher: Voucher) -> None:
+def _refuse_unusable(voucher: LockedVoucher) -> None:
     status = status_of(voucher, utcnow())
     if status == "cancelled":
         raise VoucherCancelled("This voucher has been cancelled.")
@@ -213,35 +241,37 @@ def _unused_code(session: Session, card_range: str) -> str:
 
 def _record(
     session: Session,
-    voucher: Voucher,
-    site: Site,
+    voucher: LockedVoucher,
+    site_id: int,
     kind: EntryKind,
     amount: int,
     reference: str,
     *,
     reverses: LedgerEntry | None = None,
-) -> LedgerEntry:
-    """Write the entry and move the balance by the same amount, together."""
+) -> str:
+    """Write the entry and move the balance by the same amount, together (with any
+    change the caller made to the voucher); returns the entry's transaction ID."""
     voucher.balance += amount
-    entry = LedgerEntry(
-        transaction_id=str(uuid.uuid4()),
+    transaction_id = str(uuid.uuid4())
+    repository.add_entry(
+        session,
+        transaction_id=transaction_id,
         voucher_id=voucher.id,
         account_id=voucher.account_id,
-        site_id=site.id,
+        site_id=site_id,
         kind=kind,
         amount=amount,
         reference=reference,
         reverses_entry_id=reverses.id if reverses is not None else None,
         created_at=utcnow(),
     )
-    session.add(entry)
-    session.flush()
-    return entry
+    repository.save(session, voucher)
+    return transaction_id
 
 
-def _movement(voucher: Voucher, entry: LedgerEntry, amount: int) -> MovementOut:
+def _movement(voucher: LockedVoucher, transaction_id: str, amount: int) -> MovementOut:
     return MovementOut(
-        transaction_id=entry.transaction_id,
+        transaction_id=transaction_id,
         amount=amount,
         balance=voucher.balance,
         currency=voucher.currency,
@@ -251,7 +281,7 @@ def _movement(voucher: Voucher, entry: LedgerEntry, amount: int) -> MovementOut:
 def _once(
     session: Session,
     caller: TillCaller,
-    site: Site,
+    site_id: int,
     operation_name: str,
     request: SellRequest | RedeemRequest | LoadRequest | ReverseRequest,
     operation: Callable[[], BaseModel],
@@ -260,7 +290,7 @@ def _once(
     return run_once(
         session,
         account_id=caller.account_id,
-        site_id=site.id,
+        site_id=site_id,
         reference=request.reference,
         fingerprint=request_fingerprint(operation_name, request, code=code),
         operation=operation,

@@ -1,5 +1,5 @@
-"""Fixtures for flow tests: the Prefect harness (once per session) and, per test,
-the onboarding flows served against that test's ledger."""
+"""Fixtures for flow tests: per test, the onboarding flows served against that test's
+ledger (the Prefect harness they run on, ``prefect_server``, is in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,21 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from prefect.testing.utilities import prefect_test_harness
 
 from tests.conftest import ADMIN_TOKEN
-from tests.support.prefect_env import FlowRunner, PrefectServer, harness_server, serve_flows
+from tests.support.prefect_env import FlowRunner, PrefectServer, serve_flows
 from tests.support.server import LedgerServer
 from tests.support.smtp import SmtpServer, smtp_server, smtp_server_factory
 from tests.support.twilio_standin import TwilioStandin, twilio_standin
 
 __all__ = ["smtp_server", "smtp_server_factory", "twilio_standin"]
-
-
-@pytest.fixture(scope="session")
-def prefect_server() -> Iterator[PrefectServer]:
-    with prefect_test_harness(server_startup_timeout=120):
-        yield harness_server()
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ from typing import Any
 import httpx
 
 from tests.support.factories import Merchant
-from tests.support.server import LedgerServer
+from tests.support.server import LedgerServer, ServedLedger
 
 
 def race(
-    ledger: LedgerServer, merchant: Merchant, calls: list[Callable[[httpx.Client], httpx.Response]]
+    ledger: ServedLedger, merchant: Merchant, calls: list[Callable[[httpx.Client], httpx.Response]]
 ) -> list[httpx.Response]:
     """Run each call on its own thread and client, all released at once."""
     barrier = threading.Barrier(len(calls))

@@ -268,8 +268,17 @@ def test_server_output_has_no_codes_or_passwords(
 
 
 def test_captured_log_records_have_no_codes_or_passwords(
-    settings: Settings, caplog: pytest.LogCaptureFixture
+    settings: Settings, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Another test in this worker may have run Prefect, whose logging set-up disables
+    # loggers configured before it and stops uvicorn's from propagating; undo that so
+    # the ledger's records reach caplog as they would in a fresh process.
+    for name in ("uvicorn", "uvicorn.access", "uvicorn.error", "api", "sqlalchemy.engine"):
+        logger = logging.getLogger(name)
+        monkeypatch.setattr(logger, "disabled", False)
+        monkeypatch.setattr(logger, "propagate", True)
+        monkeypatch.setattr(logger, "level", logging.NOTSET)
+    logging.getLogger().manager._clear_cache()  # effective levels are cached per logger
     caplog.set_level(logging.DEBUG)
     # SQL statements with their parameters too, as an operator chasing a problem might.
     caplog.set_level(logging.INFO, logger="sqlalchemy.engine")

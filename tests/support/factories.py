@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.server import LedgerServer
+from tests.support.server import ServedLedger
 
 
 @dataclass
@@ -86,7 +86,7 @@ class Merchant:
 
 
 def make_merchant(
-    ledger: LedgerServer,
+    ledger: ServedLedger,
     admin: httpx.Client,
     *,
     balance_cap: int | None = None,

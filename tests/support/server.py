@@ -7,12 +7,20 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 import uvicorn
 from fastapi import FastAPI
 
 from api.core.config import Settings
 from api.main import create_app
+
+
+class ServedLedger(Protocol):
+    """A ledger answering HTTP somewhere: in this process or in its own."""
+
+    @property
+    def url(self) -> str: ...
 
 
 @dataclass

@@ -1,0 +1,303 @@
+"""The results: one table on the terminal, and the same in bench/results/ as JSON and
+as a short markdown summary, with each figure of ours beside its reference and the
+targets marked."""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.load import LoadResult
+from bench.onboarding import OnboardingResult
+from bench.till import BackendResult
+
+REDEEM_VS_RAW_TARGET = 0.5
+BALANCE_VS_FRAMEWORK_TARGET = 0.5
+P99_TARGET_MS = 25.0
+
+
+@dataclass
+class Report:
+    settings: dict[str, Any]
+    backends: list[BackendResult] = field(default_factory=list)
+    framework: LoadResult | None = None
+    onboarding: OnboardingResult | None = None
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per figure: ours with both ratios, then the references."""
+        rows: list[dict[str, Any]] = []
+        ceiling = self.framework.rps if self.framework else 0.0
+        for backend in self.backends:
+            for load in backend.phases:
+                reference = self.framework if load.kind == "balance" else None
+                rows.append(
+                    {
+                        "call": load.kind,
+                        "database": backend.backend,
+                        "rps": load.rps,
+                        "p50_ms": load.p50_ms,
+                        "p99_ms": load.p99_ms,
+                        "max_ms": load.max_ms,
+                        "errors": load.errors,
+                        "server_cpu_ms": load.server_cpu_ms,
+                        "database_cpu_ms": load.database_cpu_ms,
+                        "vs_raw_db": _ratio(load.rps, backend.raw.tps),
+                        "vs_framework": _ratio(load.rps, ceiling),
+                        # Latency against the reference the call is judged by.
+                        "p99_vs_reference": _ratio(
+                            load.p99_ms, reference.p99_ms if reference else backend.raw.p99_ms
+                        ),
+                    }
+                )
+        for backend in self.backends:
+            raw = backend.raw
+            rows.append(
+                {
+                    "call": f"raw redeem ({raw.tool})",
+                    "database": backend.backend,
+                    "rps": raw.tps,
+                    "p50_ms": raw.p50_ms,
+                    "p99_ms": raw.p99_ms,
+                    "max_ms": raw.max_ms,
+                    "errors": raw.errors,
+                }
+            )
+        if self.framework:
+            rows.append(
+                {
+                    "call": "framework ceiling (bare FastAPI)",
+                    "database": "-",
+                    "rps": self.framework.rps,
+                    "p50_ms": self.framework.p50_ms,
+                    "p99_ms": self.framework.p99_ms,
+                    "max_ms": self.framework.max_ms,
+                    "errors": self.framework.errors,
+                    "server_cpu_ms": self.framework.server_cpu_ms,
+                }
+            )
+        return rows
+
+    def targets(self) -> list[dict[str, Any]]:
+        checks: list[dict[str, Any]] = []
+        ceiling = self.framework.rps if self.framework else 0.0
+        for backend in self.backends:
+            by_kind = {load.kind: load for load in backend.phases}
+            if backend.backend == "postgresql" and "redeem" in by_kind:
+                ratio = _ratio(by_kind["redeem"].rps, backend.raw.tps)
+                checks.append(
+                    _check(
+                        "redeem on PostgreSQL >= 0.5x raw PostgreSQL",
+                        f"{ratio:.2f}x",
+                        ratio >= REDEEM_VS_RAW_TARGET,
+                    )
+                )
+            if "balance" in by_kind and ceiling:
+                ratio = _ratio(by_kind["balance"].rps, ceiling)
+                checks.append(
+                    _check(
+                        f"balance on {backend.backend} >= 0.5x framework ceiling",
+                        f"{ratio:.2f}x",
+                        ratio >= BALANCE_VS_FRAMEWORK_TARGET,
+                    )
+                )
+            worst = max(backend.phases, key=lambda load: load.p99_ms, default=None)
+            if worst is not None:
+                checks.append(
+                    _check(
+                        f"p99 < 25 ms, every till call on {backend.backend}",
+                        f"{worst.p99_ms:.1f} ms ({worst.kind})",
+                        worst.p99_ms < P99_TARGET_MS,
+                    )
+                )
+            errors = sum(load.errors for load in backend.phases)
+            checks.append(_check(f"0 errors on {backend.backend}", str(errors), errors == 0))
+            checks.append(
+                _check(
+                    f"reconciliation clean on {backend.backend}",
+                    _reconciliation_text(backend),
+                    backend.clean,
+                )
+            )
+        if self.onboarding is not None:
+            held = self.onboarding.processes_held_while_waiting
+            checks.append(
+                _check(
+                    f"processes held by {self.onboarding.waiting} waiting onboardings",
+                    str(held),
+                    held == 0,
+                )
+            )
+        return checks
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "machine": _machine(),
+            "settings": self.settings,
+            "rows": self.rows(),
+            "targets": self.targets(),
+            "till": [
+                {
+                    "database": b.backend,
+                    "phases": [
+                        {**asdict(p), "rps": p.rps, "errors": p.errors, "successes": p.successes}
+                        for p in b.phases
+                    ],
+                    "raw_reference": asdict(b.raw),
+                    "reconciliation": {
+                        "ledger": asdict(b.ledger) if b.ledger else None,
+                        "phases": [{**asdict(a), "clean": a.clean} for a in b.accounts],
+                        "clean": b.clean,
+                    },
+                }
+                for b in self.backends
+            ],
+            "framework_ceiling": (
+                {**asdict(self.framework), "rps": self.framework.rps} if self.framework else None
+            ),
+            "onboarding": self.onboarding.to_json() if self.onboarding else None,
+        }
+
+
+def _ratio(ours: float, reference: float) -> float:
+    return ours / reference if reference else 0.0
+
+
+def _check(name: str, figure: str, met: bool) -> dict[str, Any]:
+    return {"target": name, "figure": figure, "met": met}
+
+
+def _reconciliation_text(backend: BackendResult) -> str:
+    parts = []
+    if backend.ledger is not None:
+        state = "balanced" if backend.ledger.balanced else f"{backend.ledger.mismatches} mismatched"
+        parts.append(f"ledger {state} ({backend.ledger.vouchers_checked} vouchers)")
+    for account in backend.accounts:
+        if account.kind == "balance":
+            parts.append(f"balance: no money moved ({account.balance_change:+d}p)")
+            continue
+        parts.append(
+            f"{account.kind}: {account.recorded} x amount = {account.expected_change:+d}p, "
+            f"balances {account.balance_change:+d}p, entries {account.entries_total:+d}p"
+            f"{'' if account.clean else ' MISMATCH'}"
+        )
+    return "; ".join(parts)
+
+
+def _machine() -> dict[str, Any]:
+    import os
+
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def _table(headers: list[str], lines: list[list[str]]) -> str:
+    widths = [max([len(h), *(len(line[i]) for line in lines)]) for i, h in enumerate(headers)]
+
+    def fmt(cells: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([fmt(headers), rule, *(fmt(line) for line in lines)])
+
+
+def _x(value: Any) -> str:
+    return "" if value is None else f"{value:.2f}x"
+
+
+def _ms(value: Any) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def results_table(report: Report) -> str:
+    headers = [
+        "call",
+        "database",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "errors",
+        "req/s vs raw DB",
+        "req/s vs framework",
+        "p99 vs reference",
+        "server CPU ms/call",
+        "PG CPU ms/call",
+    ]
+    lines = [
+        [
+            row["call"],
+            row["database"],
+            f"{row['rps']:.0f}",
+            f"{row['p50_ms']:.1f}",
+            f"{row['p99_ms']:.1f}",
+            f"{row['max_ms']:.1f}",
+            str(row["errors"]),
+            _x(row.get("vs_raw_db")),
+            _x(row.get("vs_framework")),
+            _x(row.get("p99_vs_reference")),
+            _ms(row.get("server_cpu_ms")),
+            _ms(row.get("database_cpu_ms")),
+        ]
+        for row in report.rows()
+    ]
+    return _table(headers, lines)
+
+
+def targets_table(report: Report) -> str:
+    lines = [
+        [check["target"], check["figure"], "met" if check["met"] else "MISSED"]
+        for check in report.targets()
+    ]
+    return _table(["target", "figure", ""], lines)
+
+
+def render(report: Report) -> str:
+    parts = []
+    if report.backends or report.framework:
+        parts += [
+            f"Till API: {report.settings['connections']} connections, "
+            f"{report.settings['duration_s']} s per call, load by "
+            f"{report.settings['load_generator']}",
+            "",
+            results_table(report),
+            "",
+        ]
+    parts.append(targets_table(report))
+    if report.onboarding is not None:
+        parts += ["", report.onboarding.render()]
+    return "\n".join(parts)
+
+
+def write(report: Report, folder: Path, name: str) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    json_path = folder / f"{name}.json"
+    md_path = folder / f"{name}.md"
+    data = report.to_json()
+    json_path.write_text(json.dumps(data, indent=2) + "\n")
+    md_path.write_text(_markdown(report, data) + "\n")
+    return json_path, md_path
+
+
+def _markdown(report: Report, data: dict[str, Any]) -> str:
+    machine = data["machine"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Generated {data['generated_at']} on {machine['cpus']} CPUs ({machine['platform']}), "
+        f"Python {machine['python']}. Command: `{report.settings['command']}`.",
+        "",
+        "Our figures beside their references: the redemption transaction driven straight "
+        "at the same database with the same concurrency (raw DB), and a bare FastAPI "
+        "endpoint served the same way (framework). Rates count successful calls.",
+        "",
+        render(report),
+    ]
+    return "\n".join(lines)

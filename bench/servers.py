@@ -1,0 +1,126 @@
+"""HTTP servers under test, each in its own process on a loopback port: the ledger
+exactly as ``ledger serve`` runs it, and the bare FastAPI app (the framework ceiling),
+served the same way."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    pid: int
+    log_path: Path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def ledger_command(port: int, workers: int = 1) -> list[str]:
+    """`ledger serve`: its checks, uvicorn with the masked access log (one worker
+    process by default, as `ledger serve` has)."""
+    command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port)]
+    return command if workers == 1 else [*command, "--workers", str(workers)]
+
+
+def bare_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "bench.bare_app", "--port", str(port)]
+
+
+@contextmanager
+def serve(
+    command: list[str],
+    port: int,
+    env: dict[str, str],
+    log_path: Path,
+    *,
+    profile_to: Path | None = None,
+) -> Iterator[Served]:
+    """Run ``command`` until the block ends; with ``profile_to``, under py-spy, whose
+    collapsed stacks land there."""
+    if profile_to is not None:
+        command = [
+            str(Path(sys.executable).with_name("py-spy")),
+            # --gil: only the thread holding the GIL is sampled, i.e. where Python
+            # spends CPU (waits on the database or the network drop out).
+            *(
+                "record",
+                "--rate",
+                os.environ.get("BENCH_PYSPY_RATE", "250"),
+                *os.environ.get("BENCH_PYSPY_FLAGS", "--gil").split(),
+                "--format",
+                "raw",
+                "--output",
+                str(profile_to),
+            ),
+            *([] if "--native" in os.environ.get("BENCH_PYSPY_FLAGS", "") else ["--nonblocking"]),
+            "--",
+            *command,
+        ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, process, log_path)
+        yield Served(url=url, pid=_server_pid(process, profile_to), log_path=log_path)
+    finally:
+        _stop(process)
+
+
+def _server_pid(process: subprocess.Popen[bytes], profile_to: Path | None) -> int:
+    if profile_to is None:
+        return process.pid
+    import psutil
+
+    children = psutil.Process(process.pid).children()
+    return children[0].pid if children else process.pid
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited at start:\n{log_path.read_text(errors='replace')}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer /healthz:\n{log_path.read_text(errors='replace')}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    # SIGINT: uvicorn shuts down cleanly and py-spy writes its profile on it.
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
