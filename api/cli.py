@@ -16,6 +16,11 @@ from api.core.config import Settings, get_settings
 from api.core.context import LedgerContext
 from api.core.migrate import explain_failure, pending, upgrade
 
+# With --workers, uvicorn kills a worker that does not answer its health check in time
+# and starts another; on a busy host a starting worker can take longer than uvicorn's
+# 5 seconds, and then the workers are killed and restarted over and over.
+WORKER_HEALTHCHECK_SECONDS = 30
+
 app = typer.Typer(help="The gift-card ledger.", no_args_is_help=True, add_completion=False)
 
 
@@ -98,7 +103,12 @@ def serve(
     if not _port_free(host, port):
         raise _fail(f"Port {port} on {host} is already in use; pick another with --port.")
     uvicorn.run(
-        "api.main:app", host=host, port=port, workers=workers, log_config=uvicorn_log_config()
+        "api.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=uvicorn_log_config(),
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 
