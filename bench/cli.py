@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
+import signal
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from bench.load import chosen_generator
-from bench.report import Report, render, write
+from bench.render import render
+from bench.report import Report, write
 from bench.till import KINDS, TillOptions, run_backend, run_framework_ceiling
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -60,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     waiting = args.waiting if args.waiting is not None else (2 if smoke else 100)
     report = Report(
         settings={
-            "command": "scripts/bench " + shlex.join(sys.argv[1:] if argv is None else argv),
+            "command": shlex.join(["scripts/bench", *(sys.argv[1:] if argv is None else argv)]),
             "connections": options.connections,
             "duration_s": options.duration,
             "warmup_s": options.warmup,
@@ -73,19 +76,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
+    name = args.name or ("smoke" if smoke else "latest")
+    # Stopped from outside (SIGTERM), clean up as on Ctrl-C: servers stopped, the
+    # PostgreSQL database dropped, the temp dir removed.
+    signal.signal(signal.SIGTERM, _interrupted)
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
         folder = Path(tmp)
         if not args.skip_till:
             for backend in backends:
                 report.backends.append(run_backend(backend, options, folder / backend, say))
             report.framework = run_framework_ceiling(options, folder / "bare", say)
+            # Written now too: the onboarding half takes longest.
+            write(report, args.out, name)
         if not args.skip_onboarding:
             from bench.onboarding import run_onboarding
 
             report.onboarding = run_onboarding(sites, waiting, folder / "onboarding", say)
-    json_path, md_path = write(report, args.out, args.name or ("smoke" if smoke else "latest"))
+    json_path, md_path = write(report, args.out, name)
     print()
-    print(render(report))
+    print(render(json.loads(json_path.read_text())))
     print(f"\nWritten: {json_path} and {md_path}")
     return 0 if all(account_clean(report)) else 1
 
@@ -94,6 +103,10 @@ def account_clean(report: Report) -> list[bool]:
     """The run fails (exit 1) only when money does not add up; missed speed targets are
     findings, shown in the table, not failures."""
     return [backend.clean for backend in report.backends]
+
+
+def _interrupted(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"stopped by signal {signum}")
 
 
 def say(message: str) -> None:

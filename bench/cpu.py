@@ -29,9 +29,9 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def postgres_cpu() -> float:
-    """User + system seconds of the PostgreSQL server's processes alive now."""
-    total = 0.0
+def postgres_cpu() -> dict[int, float]:
+    """User + system seconds so far of each PostgreSQL server process alive now."""
+    found = {}
     for process in psutil.process_iter(["name"]):
         if process.info["name"] != "postgres":
             continue
@@ -39,5 +39,12 @@ def postgres_cpu() -> float:
             times = process.cpu_times()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
-        total += times.user + times.system
-    return total
+        found[process.pid] = times.user + times.system
+    return found
+
+
+def postgres_cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two ``postgres_cpu`` readings by the processes alive at
+    the second; a backend that exited in between (its connection closed) is missed, so
+    with connections coming and going this is a lower bound."""
+    return sum(max(0.0, spent - before.get(pid, 0.0)) for pid, spent in after.items())

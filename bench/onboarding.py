@@ -32,7 +32,7 @@ import httpx
 import psutil
 
 from api.core.migrate import upgrade
-from bench.servers import PROJECT_ROOT, free_port, ledger_command, serve
+from bench.servers import PROJECT_ROOT, free_port, ledger_command, serve, stop
 
 Log = Callable[[str], None]
 POLARIS = {"name": "Pat Polaris", "email": "pat@polaris.example", "mobile": "+447700900123"}
@@ -84,48 +84,6 @@ class OnboardingResult:
             **asdict(self),
             "processes_held_while_waiting": self.processes_held_while_waiting,
         }
-
-    def render(self) -> str:
-        lines = [
-            "Onboarding (embedded default: SQLite ledger, Prefect server, flows served)",
-            "",
-            "| sites | start -> waiting for store IDs | store IDs -> verified | calls verified "
-            "| flow-run process peak RSS |",
-            "|---|---|---|---|---|",
-        ]
-        lines += [
-            f"| {t.sites} | {t.start_to_waiting_s:.1f} s ({_legs_text(t.start_legs)}) "
-            f"| {t.resume_to_verified_s:.1f} s ({_legs_text(t.resume_legs)}) "
-            f"| {t.calls_verified} | {t.flow_run_peak_rss_mib:.0f} MiB |"
-            for t in self.timings
-        ]
-        lines += [
-            "",
-            "Each time is split as: runner pickup (it polls the Prefect server every "
-            f"{RUNNER_POLL_SECONDS} s) + flow-run process start + the flow's own work.",
-        ]
-        lines += ["", "| process | RSS idle | RSS with onboardings waiting |", "|---|---|---|"]
-        waiting = {m.role: m for m in self.memory_while_waiting}
-        for memory in self.memory_idle:
-            other = waiting.get(memory.role)
-            lines.append(
-                f"| {memory.role} | {memory.rss_mib:.0f} MiB | "
-                f"{f'{other.rss_mib:.0f} MiB' if other else '-'} |"
-            )
-        lines += [
-            "",
-            f"{self.runs_waiting} onboardings waiting for store IDs (filled in "
-            f"{self.fill_seconds:.0f} s): {self.processes_while_waiting} processes in the "
-            f"always-on trees against {self.processes_always_on} with none waiting, so "
-            f"{self.processes_held_while_waiting} held by the waiting runs.",
-        ]
-        return "\n".join(lines)
-
-
-def _legs_text(legs: dict[str, float]) -> str:
-    if not legs:
-        return "-"
-    return f"{legs['runner_pickup_s']:.1f} + {legs['process_start_s']:.1f} + {legs['flow_s']:.1f}"
 
 
 def run_onboarding(
@@ -235,9 +193,7 @@ def _prefect_server(port: int, folder: Path) -> Iterator[int]:
             time.sleep(0.5)
         yield process.pid
     finally:
-        from tests.support.prefect_env import _stop
-
-        _stop(process)
+        stop(process)
 
 
 def _new_account(admin: httpx.Client, name: str) -> int:

@@ -1,10 +1,10 @@
-"""The results: one table on the terminal, and the same in bench/results/ as JSON and
-as a short markdown summary, with each figure of ours beside its reference and the
-targets marked."""
+"""The results as data: each figure of ours beside its reference, the targets checked,
+every measurement kept (bench/results/NAME.json); bench.render turns it into tables."""
 
 from __future__ import annotations
 
 import json
+import os
 import platform
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -118,7 +118,7 @@ class Report:
             checks.append(
                 _check(
                     f"reconciliation clean on {backend.backend}",
-                    _reconciliation_text(backend),
+                    "clean" if backend.clean else "MISMATCH (see below)",
                     backend.clean,
                 )
             )
@@ -171,133 +171,24 @@ def _check(name: str, figure: str, met: bool) -> dict[str, Any]:
     return {"target": name, "figure": figure, "met": met}
 
 
-def _reconciliation_text(backend: BackendResult) -> str:
-    parts = []
-    if backend.ledger is not None:
-        state = "balanced" if backend.ledger.balanced else f"{backend.ledger.mismatches} mismatched"
-        parts.append(f"ledger {state} ({backend.ledger.vouchers_checked} vouchers)")
-    for account in backend.accounts:
-        if account.kind == "balance":
-            parts.append(f"balance: no money moved ({account.balance_change:+d}p)")
-            continue
-        parts.append(
-            f"{account.kind}: {account.recorded} x amount = {account.expected_change:+d}p, "
-            f"balances {account.balance_change:+d}p, entries {account.entries_total:+d}p"
-            f"{'' if account.clean else ' MISMATCH'}"
-        )
-    return "; ".join(parts)
-
-
 def _machine() -> dict[str, Any]:
-    import os
-
     return {
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),
+        # Other work on the machine moves the rates (CPU per call much less).
+        "load_average_1m_at_end": round(os.getloadavg()[0], 2),
     }
 
 
-def _table(headers: list[str], lines: list[list[str]]) -> str:
-    widths = [max([len(h), *(len(line[i]) for line in lines)]) for i, h in enumerate(headers)]
-
-    def fmt(cells: list[str]) -> str:
-        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
-
-    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-    return "\n".join([fmt(headers), rule, *(fmt(line) for line in lines)])
-
-
-def _x(value: Any) -> str:
-    return "" if value is None else f"{value:.2f}x"
-
-
-def _ms(value: Any) -> str:
-    return "" if value is None else f"{value:.2f}"
-
-
-def results_table(report: Report) -> str:
-    headers = [
-        "call",
-        "database",
-        "req/s",
-        "p50 ms",
-        "p99 ms",
-        "max ms",
-        "errors",
-        "req/s vs raw DB",
-        "req/s vs framework",
-        "p99 vs reference",
-        "server CPU ms/call",
-        "PG CPU ms/call",
-    ]
-    lines = [
-        [
-            row["call"],
-            row["database"],
-            f"{row['rps']:.0f}",
-            f"{row['p50_ms']:.1f}",
-            f"{row['p99_ms']:.1f}",
-            f"{row['max_ms']:.1f}",
-            str(row["errors"]),
-            _x(row.get("vs_raw_db")),
-            _x(row.get("vs_framework")),
-            _x(row.get("p99_vs_reference")),
-            _ms(row.get("server_cpu_ms")),
-            _ms(row.get("database_cpu_ms")),
-        ]
-        for row in report.rows()
-    ]
-    return _table(headers, lines)
-
-
-def targets_table(report: Report) -> str:
-    lines = [
-        [check["target"], check["figure"], "met" if check["met"] else "MISSED"]
-        for check in report.targets()
-    ]
-    return _table(["target", "figure", ""], lines)
-
-
-def render(report: Report) -> str:
-    parts = []
-    if report.backends or report.framework:
-        parts += [
-            f"Till API: {report.settings['connections']} connections, "
-            f"{report.settings['duration_s']} s per call, load by "
-            f"{report.settings['load_generator']}",
-            "",
-            results_table(report),
-            "",
-        ]
-    parts.append(targets_table(report))
-    if report.onboarding is not None:
-        parts += ["", report.onboarding.render()]
-    return "\n".join(parts)
-
-
 def write(report: Report, folder: Path, name: str) -> tuple[Path, Path]:
+    """``name``.json (every figure) and ``name``.md (the tables, rendered from it)."""
+    from bench.render import markdown
+
     folder.mkdir(parents=True, exist_ok=True)
     json_path = folder / f"{name}.json"
     md_path = folder / f"{name}.md"
     data = report.to_json()
     json_path.write_text(json.dumps(data, indent=2) + "\n")
-    md_path.write_text(_markdown(report, data) + "\n")
+    md_path.write_text(markdown(data) + "\n")
     return json_path, md_path
-
-
-def _markdown(report: Report, data: dict[str, Any]) -> str:
-    machine = data["machine"]
-    lines = [
-        "# Benchmark results",
-        "",
-        f"Generated {data['generated_at']} on {machine['cpus']} CPUs ({machine['platform']}), "
-        f"Python {machine['python']}. Command: `{report.settings['command']}`.",
-        "",
-        "Our figures beside their references: the redemption transaction driven straight "
-        "at the same database with the same concurrency (raw DB), and a bare FastAPI "
-        "endpoint served the same way (framework). Rates count successful calls.",
-        "",
-        render(report),
-    ]
-    return "\n".join(lines)

@@ -58,19 +58,14 @@ def serve(
     if profile_to is not None:
         command = [
             str(Path(sys.executable).with_name("py-spy")),
-            # --gil: only the thread holding the GIL is sampled, i.e. where Python
-            # spends CPU (waits on the database or the network drop out).
-            *(
-                "record",
-                "--rate",
-                os.environ.get("BENCH_PYSPY_RATE", "250"),
-                *os.environ.get("BENCH_PYSPY_FLAGS", "--gil").split(),
-                "--format",
-                "raw",
-                "--output",
-                str(profile_to),
-            ),
-            *([] if "--native" in os.environ.get("BENCH_PYSPY_FLAGS", "") else ["--nonblocking"]),
+            *("record", "--rate", "250", "--format", "raw", "--output", str(profile_to)),
+            # Only the thread holding the GIL is sampled: where the process spends its
+            # one core of Python (threads waiting on the database drop out). A thread
+            # that wakes another while holding the GIL can be descheduled with it, and
+            # counts meanwhile: read wake-ups (Condition.notify, lock releases) so.
+            "--gil",
+            # Sample without pausing the server, so that its timings stay honest.
+            "--nonblocking",
             "--",
             *command,
         ]
@@ -88,7 +83,7 @@ def serve(
         _wait_healthy(url, process, log_path)
         yield Served(url=url, pid=_server_pid(process, profile_to), log_path=log_path)
     finally:
-        _stop(process)
+        stop(process)
 
 
 def _server_pid(process: subprocess.Popen[bytes], profile_to: Path | None) -> int:
@@ -114,7 +109,8 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) ->
     raise RuntimeError(f"{url} did not answer /healthz:\n{log_path.read_text(errors='replace')}")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a process started in its own session, and everything it started."""
     if process.poll() is not None:
         return
     # SIGINT: uvicorn shuts down cleanly and py-spy writes its profile on it.

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import Engine, create_engine
 
-from bench.cpu import children_cpu, postgres_cpu, process_cpu
+from bench.cpu import children_cpu, postgres_cpu, postgres_cpu_spent, process_cpu
 from bench.databases import Seeded, bench_database, production_settings, seed
 from bench.load import LoadResult, Target, run_load
 from bench.raw import RawResult, raw_redemptions
@@ -170,13 +170,15 @@ def _measured(
 ) -> LoadResult:
     """The load, with the CPU it cost each process per successful call."""
     server, loadgen = process_cpu(pid), children_cpu()
-    database = postgres_cpu() if with_postgres else 0.0
+    database = postgres_cpu() if with_postgres else {}
     load = _load(target, kind, options, prefix, options.duration)
     calls = max(load.successes, 1)
     return replace(
         load,
         server_cpu_ms=1000 * (process_cpu(pid) - server) / calls,
-        database_cpu_ms=1000 * (postgres_cpu() - database) / calls if with_postgres else None,
+        database_cpu_ms=(
+            1000 * postgres_cpu_spent(database, postgres_cpu()) / calls if with_postgres else None
+        ),
         loadgen_cpu_ms=1000 * (children_cpu() - loadgen) / calls,
     )
 
