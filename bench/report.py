@@ -88,10 +88,13 @@ class Report:
             by_kind = {load.kind: load for load in backend.phases}
             if backend.backend == "postgresql" and "redeem" in by_kind:
                 ratio = _ratio(by_kind["redeem"].rps, backend.raw.tps)
+                # Whether any FastAPI app served this way could meet it: a bare endpoint
+                # answering from memory, against the same raw rate.
+                bound = f" (framework ceiling: {_ratio(ceiling, backend.raw.tps):.2f}x)"
                 checks.append(
                     _check(
                         "redeem on PostgreSQL >= 0.5x raw PostgreSQL",
-                        f"{ratio:.2f}x",
+                        f"{ratio:.2f}x{bound if ceiling else ''}",
                         ratio >= REDEEM_VS_RAW_TARGET,
                     )
                 )
@@ -106,10 +109,13 @@ class Report:
                 )
             worst = max(backend.phases, key=lambda load: load.p99_ms, default=None)
             if worst is not None:
+                bound = (
+                    f"; framework ceiling: {self.framework.p99_ms:.1f} ms" if self.framework else ""
+                )
                 checks.append(
                     _check(
                         f"p99 < 25 ms, every till call on {backend.backend}",
-                        f"{worst.p99_ms:.1f} ms ({worst.kind})",
+                        f"{worst.p99_ms:.1f} ms ({worst.kind}{bound})",
                         worst.p99_ms < P99_TARGET_MS,
                     )
                 )

@@ -40,8 +40,9 @@ def ledger_command(port: int, workers: int = 1) -> list[str]:
     return command if workers == 1 else [*command, "--workers", str(workers)]
 
 
-def bare_command(port: int) -> list[str]:
-    return [sys.executable, "-m", "bench.bare_app", "--port", str(port)]
+def bare_command(port: int, workers: int = 1) -> list[str]:
+    """The framework ceiling, with as many worker processes as the ledger has."""
+    return [sys.executable, "-m", "bench.bare_app", "--port", str(port), "--workers", str(workers)]
 
 
 @contextmanager

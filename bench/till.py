@@ -218,7 +218,7 @@ def run_framework_ceiling(options: TillOptions, folder: Path, log: Log) -> LoadR
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
     log(f"framework ceiling: bare FastAPI, {options.connections} connections")
-    with serve(bare_command(port), port, env, folder / "bare.log") as served:
+    with serve(bare_command(port, options.workers), port, env, folder / "bare.log") as served:
         target = Target(
             url=served.url,
             codes_file=codes_file,

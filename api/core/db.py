@@ -52,11 +52,14 @@ def build_engine(settings: Settings) -> Engine:
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(settings)
+    # No pool_pre_ping: it costs every request a round trip (a SELECT 1 at checkout).
+    # A connection found dead when used fails that one call and makes the pool drop
+    # every connection opened before it, so a database restart costs each process the
+    # calls in flight at the time; tills retry writes with the same reference.
     return create_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
-        pool_pre_ping=True,
         hide_parameters=HIDE_PARAMETERS,
     )
 
@@ -156,9 +159,15 @@ class Database:
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
         engine = build_engine(settings)
+        reads = engine
+        if engine.dialect.name == "postgresql":
+            # Reads run each statement as its own transaction: a BEGIN and a ROLLBACK
+            # are two round trips of a balance check's four. Under READ COMMITTED each
+            # statement saw a snapshot of its own anyway.
+            reads = engine.execution_options(isolation_level="AUTOCOMMIT")
         return cls(
             engine=engine,
-            reader=sessionmaker(engine, expire_on_commit=False),
+            reader=sessionmaker(reads, expire_on_commit=False),
             writer=sessionmaker(
                 engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False
             ),

@@ -1,4 +1,5 @@
-"""The till API's caller: credential first, then the throttle, as the contract orders.
+"""The till API's caller: credential first, then the throttle, then the store, as the
+contract orders.
 
 A till route does all of its database work in one worker thread and, where it can,
 one session: the caller is identified on the session the route then uses. FastAPI
@@ -18,28 +19,36 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from api.core.context import LedgerContext
+from api.core.types import utcnow
 from api.credentials.service import TillCaller, authenticate
 from api.throttle import service as throttle
 
 
-def _identify(request: Request, context: LedgerContext, session: Session) -> TillCaller:
-    """Authenticate and throttle-check once per request; the caller is kept on the
-    request for the error handlers (the throttle counts its failed look-ups)."""
+def _identify(
+    request: Request, context: LedgerContext, session: Session, store_id: str | None
+) -> TillCaller:
+    """Authenticate, throttle-check and find the store's site, once per request; the
+    caller is kept on the request for the error handlers (the throttle counts its
+    failed look-ups)."""
     cached: TillCaller | None = getattr(request.state, "till_caller", None)
-    if cached is not None:
+    if cached is not None and cached.store_id == store_id:
         return cached
-    caller = authenticate(session, context, request.headers.get("authorization"))
-    throttle.check(session, context.settings, caller.user_id)
+    now = utcnow()
+    authorization = request.headers.get("authorization")
+    caller, throttling_failure_at = authenticate(
+        session, context, authorization, store_id=store_id, now=now
+    )
+    throttle.check(context.settings, throttling_failure_at, now)
     request.state.till_caller = caller
     return caller
 
 
-def identify_till_caller(request: Request) -> TillCaller:
-    """The caller, on a read session of its own (for error handlers that answer
+def identify_till_caller(request: Request, store_id: str | None = None) -> TillCaller:
+    """The caller, on a read session of its own (also for error handlers that answer
     before the route ran, e.g. for unreadable JSON)."""
     context: LedgerContext = request.app.state.ledger
     with context.db.reader() as session:
-        return _identify(request, context, session)
+        return _identify(request, context, session, store_id)
 
 
 @dataclass(frozen=True)
@@ -50,23 +59,24 @@ class TillCall:
     context: LedgerContext
 
     @contextmanager
-    def reading(self) -> Iterator[tuple[Session, TillCaller]]:
+    def reading(self, store_id: str) -> Iterator[tuple[Session, TillCaller]]:
+        """A read session and the caller at ``store_id``."""
         with self.context.db.reader() as session:
-            yield session, _identify(self.request, self.context, session)
+            yield session, _identify(self.request, self.context, session, store_id)
 
     @contextmanager
-    def writing(self) -> Iterator[tuple[Session, TillCaller]]:
-        """A write session (the route commits it) and the caller identified for it."""
+    def writing(self, store_id: str) -> Iterator[tuple[Session, TillCaller]]:
+        """A write session (the route commits it) and the caller at ``store_id``."""
         if self.context.db.writes_lock_database:
             # SQLite: a write transaction holds the database's one write lock from its
             # start, so the caller is identified before it (a first call's argon2
             # verification must not keep every other till waiting).
-            caller = identify_till_caller(self.request)
+            caller = identify_till_caller(self.request, store_id)
             with self.context.db.writer() as session:
                 yield session, caller
             return
         with self.context.db.writer() as session:
-            yield session, _identify(self.request, self.context, session)
+            yield session, _identify(self.request, self.context, session, store_id)
 
 
 async def till_call(request: Request) -> TillCall:

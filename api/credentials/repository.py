@@ -9,12 +9,14 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from api.credentials.models import IntegrationUser
-from api.merchants.models import Account
+from api.merchants.models import Account, Site
+from api.throttle.models import LookupFailure
 
 
 @dataclass(frozen=True)
 class Credential:
-    """An integration user as authenticating a till call needs it, with its account."""
+    """An integration user as a till call needs it: its account, the newest failed
+    look-ups that could throttle it, and the site behind the store ID the call names."""
 
     user_id: int
     password_hash: str
@@ -23,11 +25,33 @@ class Credential:
     card_range: str
     currency: str
     balance_cap: int | None
+    # The failure that would be the throttle's Nth within the window, if any.
+    throttling_failure_at: datetime | None
+    store_site_id: int | None
 
 
-# Every till call runs this. Built once, and run on the session's connection as plain
-# columns: statement building and the ORM's per-query work were most of a till call's
-# CPU in bench/'s profiles.
+# Every till call needs the credential, the throttle's count and the store's site, in
+# that order; they are one statement, built once and run on the session's connection
+# as plain columns. In bench/'s profiles each further round trip to the database (and
+# the ORM's per-query work) was a large share of a till call's CPU.
+_THROTTLING_FAILURE = (
+    select(LookupFailure.failed_at)
+    .where(
+        LookupFailure.integration_user_id == IntegrationUser.id,
+        LookupFailure.failed_at > bindparam("failures_since"),
+    )
+    .order_by(LookupFailure.failed_at.desc())
+    .limit(1)
+    .offset(bindparam("failure_offset"))
+    .correlate(IntegrationUser)
+    .scalar_subquery()
+)
+_STORE_SITE = (
+    select(Site.id)
+    .where(Site.account_id == Account.id, Site.store_id == bindparam("store_id"))
+    .correlate(Account)
+    .scalar_subquery()
+)
 _CREDENTIAL = (
     select(
         IntegrationUser.id,
@@ -37,14 +61,32 @@ _CREDENTIAL = (
         Account.card_range,
         Account.currency,
         Account.balance_cap,
+        _THROTTLING_FAILURE,
+        _STORE_SITE,
     )
     .join(Account, Account.id == IntegrationUser.account_id)
     .where(IntegrationUser.username == bindparam("username"))
 )
 
 
-def find_credential(session: Session, username: str) -> Credential | None:
-    row = session.connection().execute(_CREDENTIAL, {"username": username}).first()
+def find_credential(
+    session: Session,
+    username: str,
+    *,
+    store_id: str | None,
+    failures_since: datetime,
+    max_failures: int,
+) -> Credential | None:
+    """The user named ``username``; ``throttling_failure_at`` is its ``max_failures``-th
+    newest failed look-up after ``failures_since``, ``store_site_id`` its account's site
+    with ``store_id`` (None when there is none, or no store ID was given)."""
+    parameters = {
+        "username": username,
+        "store_id": store_id,
+        "failures_since": failures_since,
+        "failure_offset": max_failures - 1,
+    }
+    row = session.connection().execute(_CREDENTIAL, parameters).first()
     return None if row is None else Credential(*row)
 
 

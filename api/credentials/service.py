@@ -5,17 +5,19 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
+from datetime import datetime
 
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from api.core.context import LedgerContext
-from api.core.errors import IntegrationUserNotFound, Unauthorized
+from api.core.errors import IntegrationUserNotFound, Unauthorized, UnknownStore
 from api.core.types import utcnow
 from api.credentials import passwords, repository
 from api.credentials.models import IntegrationUser
 from api.credentials.repository import Credential
 from api.merchants import service as merchants
+from api.throttle import service as throttle
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,15 @@ class TillCaller:
     card_range: str
     currency: str
     balance_cap: int | None
+    # The store ID the call names and the account's site behind it (None: no such site).
+    store_id: str | None
+    store_site_id: int | None
+
+    def store_site(self) -> int:
+        """The site behind the call's store ID (403 unknown_store when there is none)."""
+        if self.store_site_id is None:
+            raise UnknownStore("This store ID is not mapped to a site of your account.")
+        return self.store_site_id
 
 
 def parse_basic(authorization: str | None) -> tuple[str, str]:
@@ -45,20 +56,38 @@ def parse_basic(authorization: str | None) -> tuple[str, str]:
     return username, password
 
 
-def authenticate(session: Session, context: LedgerContext, authorization: str | None) -> TillCaller:
+def authenticate(
+    session: Session,
+    context: LedgerContext,
+    authorization: str | None,
+    *,
+    store_id: str | None,
+    now: datetime,
+) -> tuple[TillCaller, datetime | None]:
+    """The caller (401 unless an active user's right password), and the failed look-up
+    that throttles it now, if one does (for ``throttle.check``)."""
     username, password = parse_basic(authorization)
-    found = repository.find_credential(session, username)
+    found = repository.find_credential(
+        session,
+        username,
+        store_id=store_id,
+        failures_since=throttle.window_start(context.settings, now),
+        max_failures=context.settings.throttle_max_failures,
+    )
     if found is None:
         raise Unauthorized("Unknown or revoked credential.")
     if found.revoked_at is not None or not _password_matches(context, found, password):
         raise Unauthorized("Unknown or revoked credential.")
-    return TillCaller(
+    caller = TillCaller(
         user_id=found.user_id,
         account_id=found.account_id,
         card_range=found.card_range,
         currency=found.currency,
         balance_cap=found.balance_cap,
+        store_id=store_id,
+        store_site_id=found.store_site_id,
     )
+    return caller, found.throttling_failure_at
 
 
 def _password_matches(context: LedgerContext, found: Credential, password: str) -> bool:

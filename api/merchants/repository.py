@@ -18,22 +18,6 @@ def list_accounts(session: Session) -> list[Account]:
     return list(session.scalars(select(Account).order_by(Account.id)))
 
 
-# Every till call runs this. Built once, and run on the session's connection as a plain
-# column: statement building and the ORM's per-query work were most of a till call's
-# CPU in bench/'s profiles.
-_SITE_BY_STORE = select(Site.id).where(
-    Site.account_id == bindparam("account_id"), Site.store_id == bindparam("store_id")
-)
-
-
-def site_id_by_store(session: Session, account_id: int, store_id: str) -> int | None:
-    return (
-        session.connection()
-        .execute(_SITE_BY_STORE, {"account_id": account_id, "store_id": store_id})
-        .scalar()
-    )
-
-
 def site_by_reference(session: Session, account_id: int, reference: str) -> Site | None:
     return session.scalars(
         select(Site).where(Site.account_id == account_id, Site.reference == reference)

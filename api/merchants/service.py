@@ -6,7 +6,7 @@ from collections import Counter
 
 from sqlalchemy.orm import Session
 
-from api.core.errors import AccountNotFound, Conflict, InvalidRequest, SiteNotFound, UnknownStore
+from api.core.errors import AccountNotFound, Conflict, InvalidRequest, SiteNotFound
 from api.core.types import utcnow
 from api.merchants import repository
 from api.merchants.models import Account, Product, Site
@@ -53,15 +53,6 @@ def add_site(session: Session, account_id: int, data: SiteCreate) -> tuple[Site,
 def list_sites(session: Session, account_id: int) -> list[Site]:
     get_account(session, account_id)
     return repository.list_sites(session, account_id)
-
-
-def resolve_store(session: Session, account_id: int, store_id: str) -> int:
-    """The ID of the account's site behind a till's store ID (403 unknown_store
-    otherwise)."""
-    site_id = repository.site_id_by_store(session, account_id, store_id)
-    if site_id is None:
-        raise UnknownStore("This store ID is not mapped to a site of your account.")
-    return site_id
 
 
 def create_product(session: Session, account_id: int, data: ProductCreate) -> Product:

@@ -10,29 +10,30 @@ worker processes and hosts.
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete
-from sqlalchemy.orm import Session
 
 from api.core.config import Settings
 from api.core.context import LedgerContext
 from api.core.errors import TooManyAttempts
 from api.core.types import utcnow
-from api.throttle import repository
 from api.throttle.models import LookupFailure
 
 
-def check(session: Session, settings: Settings, user_id: int) -> None:
-    now = utcnow()
-    window = timedelta(seconds=settings.throttle_window_seconds)
-    recent = repository.recent_failures(
-        session, user_id, now - window, settings.throttle_max_failures
-    )
-    if len(recent) < settings.throttle_max_failures:
+def window_start(settings: Settings, now: datetime) -> datetime:
+    """Failures after this moment count towards the throttle."""
+    return now - timedelta(seconds=settings.throttle_window_seconds)
+
+
+def check(settings: Settings, throttling_failure_at: datetime | None, now: datetime) -> None:
+    """Refuse the call while the credential has ``throttle_max_failures`` failures in
+    the window; ``throttling_failure_at`` is the oldest of its newest that many (the
+    credential's query finds it), None when it has fewer."""
+    if throttling_failure_at is None:
         return
-    # The call is allowed again once the oldest of the newest N failures leaves the window.
-    reopens_at = recent[-1] + window
+    # The call is allowed again once that failure leaves the window.
+    reopens_at = throttling_failure_at + timedelta(seconds=settings.throttle_window_seconds)
     retry_after = max(1, math.ceil((reopens_at - now).total_seconds()))
     raise TooManyAttempts(
         "Too many unknown voucher codes from this credential; try again later.",

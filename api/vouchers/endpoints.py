@@ -53,8 +53,8 @@ def check_balance(
     store_id: Annotated[StoreId, Query()],
     till: TillDep,
 ) -> VoucherOut:
-    with till.reading() as (session, caller):
-        return service.check_balance(session, caller, code, store_id)
+    with till.reading(store_id) as (session, caller):
+        return service.check_balance(session, caller, code)
 
 
 @router.post(
@@ -65,7 +65,7 @@ def check_balance(
     summary="Sell a voucher at the till",
 )
 def sell(body: SellRequest, till: TillDep) -> Response:
-    with till.writing() as (session, caller):
+    with till.writing(body.store_id) as (session, caller):
         return commit_and_answer(session, service.sell(session, caller, body))
 
 
@@ -77,7 +77,7 @@ def sell(body: SellRequest, till: TillDep) -> Response:
     summary="Redeem",
 )
 def redeem(code: Code, body: RedeemRequest, till: TillDep) -> Response:
-    with till.writing() as (session, caller):
+    with till.writing(body.store_id) as (session, caller):
         return commit_and_answer(session, service.redeem(session, caller, code, body))
 
 
@@ -89,7 +89,7 @@ def redeem(code: Code, body: RedeemRequest, till: TillDep) -> Response:
     summary="Top up (load)",
 )
 def load(code: Code, body: LoadRequest, till: TillDep) -> Response:
-    with till.writing() as (session, caller):
+    with till.writing(body.store_id) as (session, caller):
         return commit_and_answer(session, service.load(session, caller, code, body))
 
 
@@ -101,5 +101,5 @@ def load(code: Code, body: LoadRequest, till: TillDep) -> Response:
     summary="Reverse",
 )
 def reverse(code: Code, body: ReverseRequest, till: TillDep) -> Response:
-    with till.writing() as (session, caller):
+    with till.writing(body.store_id) as (session, caller):
         return commit_and_answer(session, service.reverse(session, caller, code, body))

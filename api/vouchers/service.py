@@ -31,7 +31,6 @@ from api.core.types import utcnow
 from api.credentials.service import TillCaller
 from api.idempotency.service import TillOutcome, request_fingerprint, run_once
 from api.merchants import repository as merchants_repository
-from api.merchants import service as merchants
 from api.vouchers import cards, repository
 from api.vouchers.models import EntryKind, LedgerEntry
 from api.vouchers.repository import LockedVoucher
@@ -84,8 +83,8 @@ def voucher_out(voucher: VoucherState, now: datetime) -> VoucherOut:
     )
 
 
-def check_balance(session: Session, caller: TillCaller, code: str, store_id: str) -> VoucherOut:
-    merchants.resolve_store(session, caller.account_id, store_id)
+def check_balance(session: Session, caller: TillCaller, code: str) -> VoucherOut:
+    caller.store_site()
     normalized = _well_formed(code, caller)
     voucher = repository.view(session, caller.account_id, normalized)
     if voucher is None:
@@ -94,7 +93,7 @@ def check_balance(session: Session, caller: TillCaller, code: str, store_id: str
 
 
 def sell(session: Session, caller: TillCaller, request: SellRequest) -> TillOutcome:
-    site_id = merchants.resolve_store(session, caller.account_id, request.store_id)
+    site_id = caller.store_site()
     product = merchants_repository.product_for_sale(session, caller.account_id, request.product_id)
     if product is None or not product.in_store:
         raise ProductNotFound("No in-store gift product with this ID on your account.")
@@ -126,7 +125,7 @@ def sell(session: Session, caller: TillCaller, request: SellRequest) -> TillOutc
 
 
 def redeem(session: Session, caller: TillCaller, code: str, request: RedeemRequest) -> TillOutcome:
-    site_id = merchants.resolve_store(session, caller.account_id, request.store_id)
+    site_id = caller.store_site()
     voucher = _find_voucher(session, caller, code)
 
     def operation() -> MovementOut:
@@ -148,7 +147,7 @@ def redeem(session: Session, caller: TillCaller, code: str, request: RedeemReque
 
 
 def load(session: Session, caller: TillCaller, code: str, request: LoadRequest) -> TillOutcome:
-    site_id = merchants.resolve_store(session, caller.account_id, request.store_id)
+    site_id = caller.store_site()
     voucher = _find_voucher(session, caller, code)
 
     def operation() -> MovementOut:
@@ -169,7 +168,7 @@ def load(session: Session, caller: TillCaller, code: str, request: LoadRequest) 
 def reverse(
     session: Session, caller: TillCaller, code: str, request: ReverseRequest
 ) -> TillOutcome:
-    site_id = merchants.resolve_store(session, caller.account_id, request.store_id)
+    site_id = caller.store_site()
     voucher = _find_voucher(session, caller, code)
     target = repository.entry_of_voucher(session, voucher.id, request.transaction_id)
     if target is None:
