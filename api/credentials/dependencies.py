@@ -22,25 +22,30 @@ from api.core.context import LedgerContext
 from api.core.types import utcnow
 from api.credentials.service import TillCaller, authenticate
 from api.throttle import service as throttle
+from api.vouchers.repository import VoucherView
 
 
 def _identify(
-    request: Request, context: LedgerContext, session: Session, store_id: str | None
-) -> TillCaller:
-    """Authenticate, throttle-check and find the store's site, once per request; the
-    caller is kept on the request for the error handlers (the throttle counts its
-    failed look-ups)."""
+    request: Request,
+    context: LedgerContext,
+    session: Session,
+    store_id: str | None,
+    voucher_code: str | None = None,
+) -> tuple[TillCaller, VoucherView | None]:
+    """Authenticate, throttle-check and find the store's site (and, when asked, the
+    voucher), once per request; the caller is kept on the request for the error
+    handlers (the throttle counts its failed look-ups)."""
     cached: TillCaller | None = getattr(request.state, "till_caller", None)
-    if cached is not None and cached.store_id == store_id:
-        return cached
+    if cached is not None and cached.store_id == store_id and voucher_code is None:
+        return cached, None
     now = utcnow()
     authorization = request.headers.get("authorization")
-    caller, throttling_failure_at = authenticate(
-        session, context, authorization, store_id=store_id, now=now
+    found = authenticate(
+        session, context, authorization, store_id=store_id, now=now, voucher_code=voucher_code
     )
-    throttle.check(context.settings, throttling_failure_at, now)
-    request.state.till_caller = caller
-    return caller
+    throttle.check(context.settings, found.throttling_failure_at, now)
+    request.state.till_caller = found.caller
+    return found.caller, found.voucher
 
 
 def identify_till_caller(request: Request, store_id: str | None = None) -> TillCaller:
@@ -48,7 +53,8 @@ def identify_till_caller(request: Request, store_id: str | None = None) -> TillC
     before the route ran, e.g. for unreadable JSON)."""
     context: LedgerContext = request.app.state.ledger
     with context.db.reader() as session:
-        return _identify(request, context, session, store_id)
+        caller, _ = _identify(request, context, session, store_id)
+        return caller
 
 
 @dataclass(frozen=True)
@@ -58,11 +64,13 @@ class TillCall:
     request: Request
     context: LedgerContext
 
-    @contextmanager
-    def reading(self, store_id: str) -> Iterator[tuple[Session, TillCaller]]:
-        """A read session and the caller at ``store_id``."""
+    def read_voucher(
+        self, store_id: str, code: str | None
+    ) -> tuple[TillCaller, VoucherView | None]:
+        """The caller at ``store_id`` and its account's voucher ``code`` (normalised;
+        None: no voucher), read together: a balance check's one statement."""
         with self.context.db.reader() as session:
-            yield session, _identify(self.request, self.context, session, store_id)
+            return _identify(self.request, self.context, session, store_id, voucher_code=code)
 
     @contextmanager
     def writing(self, store_id: str) -> Iterator[tuple[Session, TillCaller]]:
@@ -76,7 +84,8 @@ class TillCall:
                 yield session, caller
             return
         with self.context.db.writer() as session:
-            yield session, _identify(self.request, self.context, session, store_id)
+            caller, _ = _identify(self.request, self.context, session, store_id)
+            yield session, caller
 
 
 async def till_call(request: Request) -> TillCall:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from api.credentials.models import IntegrationUser
 from api.merchants.models import Account, Site
 from api.throttle.models import LookupFailure
+from api.vouchers.models import Voucher
+from api.vouchers.repository import VoucherView
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class Credential:
     # The failure that would be the throttle's Nth within the window, if any.
     throttling_failure_at: datetime | None
     store_site_id: int | None
+    # The account's voucher the call asked about (find_credential's voucher_code).
+    voucher: VoucherView | None = None
 
 
 # Every till call needs the credential, the throttle's count and the store's site, in
@@ -69,6 +73,21 @@ _CREDENTIAL = (
 )
 
 
+# A balance check reads its voucher in the same statement: one round trip in all.
+_VOUCHER_COLUMNS = (
+    Voucher.code,
+    Voucher.balance,
+    Voucher.currency,
+    Voucher.expires_at,
+    Voucher.cancelled_at,
+)
+_CREDENTIAL_AND_VOUCHER = _CREDENTIAL.add_columns(*_VOUCHER_COLUMNS).outerjoin(
+    Voucher,
+    and_(Voucher.account_id == Account.id, Voucher.code == bindparam("voucher_code")),
+)
+_CREDENTIAL_COLUMNS = len(_CREDENTIAL.selected_columns)
+
+
 def find_credential(
     session: Session,
     username: str,
@@ -76,18 +95,28 @@ def find_credential(
     store_id: str | None,
     failures_since: datetime,
     max_failures: int,
+    voucher_code: str | None = None,
 ) -> Credential | None:
     """The user named ``username``; ``throttling_failure_at`` is its ``max_failures``-th
     newest failed look-up after ``failures_since``, ``store_site_id`` its account's site
-    with ``store_id`` (None when there is none, or no store ID was given)."""
+    with ``store_id`` (None when there is none, or no store ID was given), ``voucher``
+    its account's voucher with ``voucher_code`` when one was asked for and exists."""
     parameters = {
         "username": username,
         "store_id": store_id,
         "failures_since": failures_since,
         "failure_offset": max_failures - 1,
     }
-    row = session.connection().execute(_CREDENTIAL, parameters).first()
-    return None if row is None else Credential(*row)
+    if voucher_code is None:
+        row = session.connection().execute(_CREDENTIAL, parameters).first()
+        return None if row is None else Credential(*row)
+    parameters["voucher_code"] = voucher_code
+    row = session.connection().execute(_CREDENTIAL_AND_VOUCHER, parameters).first()
+    if row is None:
+        return None
+    credential = Credential(*row[:_CREDENTIAL_COLUMNS])
+    voucher = row[_CREDENTIAL_COLUMNS:]
+    return credential if voucher[0] is None else replace(credential, voucher=VoucherView(*voucher))
 
 
 def get(session: Session, user_id: int) -> IntegrationUser | None:

@@ -18,6 +18,7 @@ from api.credentials.models import IntegrationUser
 from api.credentials.repository import Credential
 from api.merchants import service as merchants
 from api.throttle import service as throttle
+from api.vouchers.repository import VoucherView
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,15 @@ def parse_basic(authorization: str | None) -> tuple[str, str]:
     return username, password
 
 
+@dataclass(frozen=True)
+class Authenticated:
+    caller: TillCaller
+    # The failed look-up that throttles the caller now, if one does (throttle.check).
+    throttling_failure_at: datetime | None
+    # The voucher asked for with the credential (authenticate's voucher_code).
+    voucher: VoucherView | None
+
+
 def authenticate(
     session: Session,
     context: LedgerContext,
@@ -63,9 +73,10 @@ def authenticate(
     *,
     store_id: str | None,
     now: datetime,
-) -> tuple[TillCaller, datetime | None]:
-    """The caller (401 unless an active user's right password), and the failed look-up
-    that throttles it now, if one does (for ``throttle.check``)."""
+    voucher_code: str | None = None,
+) -> Authenticated:
+    """The caller (401 unless an active user's right password), read in one statement
+    with what the throttle and the store need and, when asked, a voucher."""
     username, password = parse_basic(authorization)
     found = repository.find_credential(
         session,
@@ -73,6 +84,7 @@ def authenticate(
         store_id=store_id,
         failures_since=throttle.window_start(context.settings, now),
         max_failures=context.settings.throttle_max_failures,
+        voucher_code=voucher_code,
     )
     if found is None:
         raise Unauthorized("Unknown or revoked credential.")
@@ -87,7 +99,7 @@ def authenticate(
         store_id=store_id,
         store_site_id=found.store_site_id,
     )
-    return caller, found.throttling_failure_at
+    return Authenticated(caller, found.throttling_failure_at, found.voucher)
 
 
 def _password_matches(context: LedgerContext, found: Credential, password: str) -> bool:

@@ -36,15 +36,14 @@ def normalize(code: str) -> str:
     return code.translate(_SEPARATORS)
 
 
+def card_shaped(code: str) -> bool:
+    """True when ``code`` (normalised) could be a voucher of some account."""
+    return len(code) == CODE_LENGTH and code.isascii() and code.isdigit() and luhn_valid(code)
+
+
 def well_formed(code: str, card_range: str) -> bool:
     """True when ``code`` (normalised) could be one of this account's vouchers."""
-    return (
-        len(code) == CODE_LENGTH
-        and code.isascii()
-        and code.isdigit()
-        and code.startswith(card_range)
-        and luhn_valid(code)
-    )
+    return card_shaped(code) and code.startswith(card_range)
 
 
 def generate(card_range: str) -> str:

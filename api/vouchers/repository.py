@@ -13,26 +13,14 @@ from api.vouchers.models import EntryKind, LedgerEntry, Voucher
 
 @dataclass(frozen=True)
 class VoucherView:
-    """A voucher as a balance check shows it (read, not changed)."""
+    """A voucher as a balance check shows it (read, not changed): read together with
+    the caller's credential (credentials.repository)."""
 
     code: str
     balance: int
     currency: str
     expires_at: datetime | None
     cancelled_at: datetime | None
-
-
-# The balance check's read. Built once, and run on the session's connection as plain
-# columns: statement building and the ORM's per-query work were most of a till call's
-# CPU in bench/'s profiles.
-_VIEW = select(
-    Voucher.code, Voucher.balance, Voucher.currency, Voucher.expires_at, Voucher.cancelled_at
-).where(Voucher.code == bindparam("code"), Voucher.account_id == bindparam("account_id"))
-
-
-def view(session: Session, account_id: int, code: str) -> VoucherView | None:
-    row = session.connection().execute(_VIEW, {"code": code, "account_id": account_id}).first()
-    return None if row is None else VoucherView(*row)
 
 
 @dataclass
@@ -49,8 +37,9 @@ class LockedVoucher:
     cancelled_at: datetime | None
 
 
-# The till writes' statements, built once and run on the session's connection (see
-# _VIEW): the ORM's unit of work cost more CPU than everything else in a redemption.
+# The till writes' statements, built once and run on the session's connection (as in
+# credentials.repository): the ORM's unit of work cost more CPU than everything else
+# in a redemption.
 _LOCK = (
     select(
         Voucher.id,

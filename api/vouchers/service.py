@@ -33,7 +33,7 @@ from api.idempotency.service import TillOutcome, request_fingerprint, run_once
 from api.merchants import repository as merchants_repository
 from api.vouchers import cards, repository
 from api.vouchers.models import EntryKind, LedgerEntry
-from api.vouchers.repository import LockedVoucher
+from api.vouchers.repository import LockedVoucher, VoucherView
 from api.vouchers.schemas import (
     LoadRequest,
     MovementOut,
@@ -83,10 +83,11 @@ def voucher_out(voucher: VoucherState, now: datetime) -> VoucherOut:
     )
 
 
-def check_balance(session: Session, caller: TillCaller, code: str) -> VoucherOut:
+def check_balance(caller: TillCaller, code: str, voucher: VoucherView | None) -> VoucherOut:
+    """The answer to a balance check, from the voucher read with the caller (``code``
+    normalised, as it was looked up)."""
     caller.store_site()
-    normalized = _well_formed(code, caller)
-    voucher = repository.view(session, caller.account_id, normalized)
+    _well_formed(code, caller)
     if voucher is None:
         raise VoucherNotFound("No voucher with this code.")
     return voucher_out(voucher, utcnow())
@@ -207,8 +208,8 @@ def reverse(
 
 
 def _well_formed(code: str, caller: TillCaller) -> str:
-    """The code normalised; malformed codes are answered without a query, with the
-    same answer as an unknown code."""
+    """The code normalised; a malformed code gets an unknown code's answer (before
+    any voucher is locked for it)."""
     normalized = cards.normalize(code)
     if not cards.well_formed(normalized, caller.card_range):
         raise VoucherNotFound("No voucher with this code.")
