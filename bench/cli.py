@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import signal
 import sys
@@ -64,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     report = Report(
         settings={
             "command": shlex.join(["scripts/bench", *(sys.argv[1:] if argv is None else argv)]),
+            # Other work on the machine moves the rates (CPU per call much less).
+            "load_average_1m_at_start": round(os.getloadavg()[0], 2),
             "connections": options.connections,
             "duration_s": options.duration,
             "warmup_s": options.warmup,

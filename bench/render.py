@@ -161,14 +161,14 @@ def render(data: dict[str, Any]) -> str:
 
 def markdown(data: dict[str, Any]) -> str:
     machine = data["machine"]
-    load = machine.get("load_average_1m_at_end")
+    load = data["settings"].get("load_average_1m_at_start")
     return "\n".join(
         [
             "# Benchmark results",
             "",
             f"Generated {data['generated_at']} by `{data['settings']['command']}` on "
             f"{machine['cpus']} CPUs ({machine['platform']}), Python {machine['python']}"
-            + (f", load average {load} at the end" if load is not None else "")
+            + (f", load average {load} when it started" if load is not None else "")
             + ".",
             "",
             "Our figures beside their references, from the same run: the redemption "

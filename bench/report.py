@@ -182,8 +182,6 @@ def _machine() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        # Other work on the machine moves the rates (CPU per call much less).
-        "load_average_1m_at_end": round(os.getloadavg()[0], 2),
     }
 
 
