@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 from api.core.responses import commit_and_answer
 from api.core.schemas import StoreId, problem_responses
 from api.credentials.dependencies import TillDep
-from api.vouchers import cards, service
+from api.vouchers import service
 from api.vouchers.schemas import (
     LoadRequest,
     MovementOut,
@@ -53,12 +53,8 @@ def check_balance(
     store_id: Annotated[StoreId, Query()],
     till: TillDep,
 ) -> VoucherOut:
-    normalized = cards.normalize(code)
-    # Only a code that could be a card is looked up (anything else, a NUL byte say,
-    # never reaches the database); the service answers the rest as unknown.
-    lookup = normalized if cards.card_shaped(normalized) else None
-    caller, voucher = till.read_voucher(store_id, lookup)
-    return service.check_balance(caller, normalized, voucher)
+    caller, voucher = till.read_voucher(store_id, service.lookup_code(code))
+    return service.check_balance(caller, code, voucher)
 
 
 @router.post(

@@ -83,9 +83,17 @@ def voucher_out(voucher: VoucherState, now: datetime) -> VoucherOut:
     )
 
 
+def lookup_code(code: str) -> str | None:
+    """What a balance check looks its voucher up by, with the caller: the code
+    normalised, or None when it could not be a card at all (so that, a NUL byte say,
+    it never reaches the database)."""
+    normalized = cards.normalize(code)
+    return normalized if cards.card_shaped(normalized) else None
+
+
 def check_balance(caller: TillCaller, code: str, voucher: VoucherView | None) -> VoucherOut:
-    """The answer to a balance check, from the voucher read with the caller (``code``
-    normalised, as it was looked up)."""
+    """The answer to a balance check of ``code``, from the voucher read with the caller
+    (by ``lookup_code``)."""
     caller.store_site()
     _well_formed(code, caller)
     if voucher is None:
