@@ -53,6 +53,18 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0)
 
     @model_validator(mode="after")
+    def _refuse_a_pool_smaller_than_the_threads(self) -> Settings:
+        # The pool opens up to twice db_pool_size connections; with more threads than
+        # that, the extra ones wait on the pool under load, and time out with a 500.
+        if 2 * self.db_pool_size < self.worker_threads + 1:
+            raise ValueError(
+                f"LEDGER_DB_POOL_SIZE ({self.db_pool_size}) must be at least half of "
+                f"LEDGER_WORKER_THREADS + 1 ({self.worker_threads + 1}): each worker thread "
+                "holds a connection, and sessions are closed from one more"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _refuse_missing_secrets_in_production(self) -> Settings:
         if self.environment == "production":
             token = self.admin_token.get_secret_value() if self.admin_token else ""

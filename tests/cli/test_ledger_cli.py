@@ -221,3 +221,13 @@ def test_invalid_settings_are_named(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
     result = run_ledger(url, "migrate", LEDGER_THROTTLE_MAX_FAILURES="lots")
     assert_clean_failure(result, "LEDGER_THROTTLE_MAX_FAILURES", "integer")
+
+
+def test_a_pool_too_small_for_the_worker_threads_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    port = str(free_port())
+    result = run_ledger(
+        url, "serve", "--port", port, LEDGER_WORKER_THREADS="40", LEDGER_DB_POOL_SIZE="8"
+    )
+    assert_clean_failure(result, "LEDGER_DB_POOL_SIZE (8)", "LEDGER_WORKER_THREADS")
+    assert not (tmp_path / "ledger.sqlite3").exists()
