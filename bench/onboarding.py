@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 import sys
 import threading
 import time
@@ -32,7 +31,8 @@ import httpx
 import psutil
 
 from api.core.migrate import upgrade
-from bench.servers import PROJECT_ROOT, free_port, ledger_command, serve, stop
+from bench.servers import ledger_command, serve
+from tests.support.processes import free_port
 
 Log = Callable[[str], None]
 POLARIS = {"name": "Pat Polaris", "email": "pat@polaris.example", "mobile": "+447700900123"}
@@ -163,37 +163,19 @@ def _prefect_server(port: int, folder: Path) -> Iterator[int]:
     home = folder / "prefect-server-home"
     home.mkdir(parents=True, exist_ok=True)
     env = {
-        **os.environ,
         "PREFECT_HOME": str(home),
         "PREFECT_SERVER_DATABASE_CONNECTION_URL": (
             f"sqlite+aiosqlite:///{folder / 'prefect-server.db'}"
         ),
     }
-    log_path = folder / "prefect-server.log"
     prefect = str(Path(sys.executable).with_name("prefect"))
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the Prefect server did not start:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        yield process.pid
-    finally:
-        stop(process)
+    command = [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    log_path = folder / "prefect-server.log"
+    # Prefect migrates its database first: slower to answer than the ledger.
+    with serve(
+        command, port, env, log_path, health_path="/api/health", start_timeout=180
+    ) as server:
+        yield server.pid
 
 
 def _new_account(admin: httpx.Client, name: str) -> int:

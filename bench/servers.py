@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.processes import stop_process_group
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -25,12 +26,6 @@ class Served:
     url: str
     pid: int
     log_path: Path
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def ledger_command(port: int, workers: int = 1) -> list[str]:
@@ -53,9 +48,12 @@ def serve(
     log_path: Path,
     *,
     profile_to: Path | None = None,
+    health_path: str = "/healthz",
+    start_timeout: float = 60,
 ) -> Iterator[Served]:
-    """Run ``command`` until the block ends; with ``profile_to``, under py-spy, whose
-    collapsed stacks land there."""
+    """Run ``command`` until the block ends, once ``health_path`` answers 200 (within
+    ``start_timeout`` seconds); with ``profile_to``, under py-spy, whose collapsed
+    stacks land there."""
     if profile_to is not None:
         command = [
             str(Path(sys.executable).with_name("py-spy")),
@@ -81,7 +79,7 @@ def serve(
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, process, log_path)
+        _wait_healthy(f"{url}{health_path}", process, log_path, start_timeout)
         yield Served(url=url, pid=_server_pid(process, profile_to), log_path=log_path)
     finally:
         stop(process)
@@ -96,28 +94,27 @@ def _server_pid(process: subprocess.Popen[bytes], profile_to: Path | None) -> in
     return children[0].pid if children else process.pid
 
 
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + 60
+def _wait_healthy(
+    health_url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float
+) -> None:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{url} exited at start:\n{log_path.read_text(errors='replace')}")
+            raise RuntimeError(f"{health_url}: exited at start:\n{_log(log_path)}")
         try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+            if httpx.get(health_url, timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer /healthz:\n{log_path.read_text(errors='replace')}")
+    raise RuntimeError(f"{health_url} did not answer 200:\n{_log(log_path)}")
+
+
+def _log(log_path: Path) -> str:
+    return log_path.read_text(errors="replace")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
     """Stop a process started in its own session, and everything it started."""
-    if process.poll() is not None:
-        return
     # SIGINT: uvicorn shuts down cleanly and py-spy writes its profile on it.
-    os.killpg(process.pid, signal.SIGINT)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    stop_process_group(process, signal.SIGINT)

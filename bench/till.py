@@ -26,7 +26,8 @@ from bench.reconcile import (
     ledger_reconciliation,
     snapshot,
 )
-from bench.servers import bare_command, free_port, ledger_command, serve
+from bench.servers import bare_command, ledger_command, serve
+from tests.support.processes import free_port
 
 KINDS = ("balance", "redeem", "sell")
 Log = Callable[[str], None]

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from api.core.migrate import pending, upgrade
+from tests.support.processes import free_port
 
 LEDGER = Path(sys.executable).with_name("ledger")
 # As in the in-process tests: cheap hashing keeps the suite fast.
@@ -64,12 +65,6 @@ def is_migrated(database_url: str) -> bool:
         return not pending(engine, database_url)
     finally:
         engine.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager

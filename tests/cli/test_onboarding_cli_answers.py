@@ -4,7 +4,6 @@ unreachable Prefect server or ledger, and what a run's state means in words."""
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,6 +22,7 @@ from flows.cli.store_id_entry import parse_entries
 from flows.cli.times import duration
 from flows.settings import get_settings
 from tests.conftest import ADMIN_TOKEN
+from tests.support.processes import free_port
 from tests.support.server import LedgerServer
 
 NOW = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
@@ -45,12 +45,6 @@ def ledger_at(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
     yield point
     get_settings.cache_clear()
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_start_names_every_wrong_option_and_starts_nothing() -> None:
@@ -117,7 +111,7 @@ def test_start_refuses_an_account_the_ledger_does_not_have(
 
 
 def test_an_unreachable_ledger_is_named(ledger_at: Any) -> None:
-    url = f"http://127.0.0.1:{closed_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     ledger_at(url)
     result = onboarding("start", "--account", "1", *POLARIS)
     assert result.exit_code == 1, result.output
@@ -126,7 +120,7 @@ def test_an_unreachable_ledger_is_named(ledger_at: Any) -> None:
 
 
 def test_an_unreachable_prefect_server_is_named() -> None:
-    url = f"http://127.0.0.1:{closed_port()}/api"
+    url = f"http://127.0.0.1:{free_port()}/api"
     with temporary_settings(updates={PREFECT_API_URL: url}):
         for args in (["status"], ["list", "--waiting", "--json"], ["status", "abc12345"]):
             result = onboarding(*args)

@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from tests.support.prefect_env import PROJECT_ROOT
+from tests.support.processes import free_port
 
 ONBOARDING = Path(sys.executable).with_name("onboarding")
 SETTING_PREFIXES = ("PREFECT_", "LEDGER_", "ONBOARDING_", "UP_")
@@ -74,20 +75,14 @@ def _without_settings(env: os._Environ[str] | dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if not k.startswith(SETTING_PREFIXES)}
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def scripts_up(var: Path, **env: str) -> Iterator[Up]:
     ledger_port, prefect_port = env.get("LEDGER_PORT"), env.get("PREFECT_PORT")
     full_env = {
         **_without_settings(os.environ),
         "UP_VAR_DIR": str(var),
-        "LEDGER_PORT": ledger_port or str(_free_port()),
-        "PREFECT_PORT": prefect_port or str(_free_port()),
+        "LEDGER_PORT": ledger_port or str(free_port()),
+        "PREFECT_PORT": prefect_port or str(free_port()),
         **env,
     }
     var.mkdir(parents=True, exist_ok=True)
@@ -156,8 +151,8 @@ def _run_up(var: Path, path: str | None = None, **env: str) -> subprocess.Comple
     full_env = {
         **_without_settings(os.environ),
         "UP_VAR_DIR": str(var),
-        "LEDGER_PORT": str(_free_port()),
-        "PREFECT_PORT": str(_free_port()),
+        "LEDGER_PORT": str(free_port()),
+        "PREFECT_PORT": str(free_port()),
         **env,
     }
     if path is not None:

@@ -17,7 +17,6 @@ import logging
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ from api.core.config import Settings
 from api.vouchers import cards
 from tests.conftest import ADMIN_TOKEN
 from tests.support.factories import Merchant, make_merchant
+from tests.support.processes import free_port
 from tests.support.server import serve_ledger
 
 LEDGER = Path(sys.executable).with_name("ledger")  # the `ledger` console script
@@ -161,12 +161,6 @@ def assert_nothing_leaked(text: str, traffic: TillTraffic) -> None:
 
 
 # -- the real server in a subprocess -------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

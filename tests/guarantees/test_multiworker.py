@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import pytest
 from tests.conftest import ADMIN_TOKEN, BACKENDS
 from tests.guarantees.test_concurrency import assert_no_server_errors, assert_reconciled, race
 from tests.support.factories import make_merchant
+from tests.support.processes import free_port, stop_process_group
 
 LEDGER = Path(sys.executable).with_name("ledger")
 WORKERS = 2
@@ -51,17 +51,9 @@ class WorkerLedger:
         return {int(pid) for pid in WORKER_STARTED.findall(self.log())}
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def worker_ledger(database_url: str, tmp_path: Path) -> Iterator[WorkerLedger]:
-    port = _free_port()
+    port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")},
         "LEDGER_DATABASE_URL": database_url,
@@ -84,12 +76,7 @@ def worker_ledger(database_url: str, tmp_path: Path) -> Iterator[WorkerLedger]:
         _wait_until_serving(ledger, process)
         yield ledger
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_process_group(process)
 
 
 def _wait_until_serving(ledger: WorkerLedger, process: subprocess.Popen[bytes]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +13,7 @@ from flows.messaging.errors import DeliveryError, TextDeliveryError
 from flows.messaging.sms import RedirectingHttpClient, send_text, twilio_client
 from flows.settings import OnboardingSettings
 from tests.messaging.conftest import SettingsFactory
+from tests.support.processes import free_port
 from tests.support.twilio_standin import TwilioStandin
 
 TwilioSettings = Callable[..., OnboardingSettings]
@@ -84,9 +84,7 @@ def test_wrong_auth_token(
 def test_twilio_unreachable_is_worth_a_retry(
     twilio_standin: TwilioStandin, settings_for_twilio: TwilioSettings
 ) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
+    closed_port = free_port()
     settings = settings_for_twilio(
         twilio_standin, twilio_api_base_url=f"http://127.0.0.1:{closed_port}"
     )

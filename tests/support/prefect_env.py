@@ -5,7 +5,6 @@ way ``scripts/up`` runs them), pointed at a ledger served on loopback."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ from prefect import get_client
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL
+
+from tests.support.processes import stop_process_group
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEPLOYMENT = "polaris-onboarding/polaris-onboarding"
@@ -83,18 +84,7 @@ def serve_flows(server: PrefectServer, folder: Path, env: dict[str, str]) -> Ite
         _wait_for_deployment(runner)
         yield runner
     finally:
-        _stop(process)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        stop_process_group(process, timeout=20)
 
 
 def _wait_for_deployment(runner: FlowRunner, timeout: float = 60) -> None:

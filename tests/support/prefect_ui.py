@@ -10,7 +10,6 @@ database in a test folder; ``client_pointed_at`` aims this process's Prefect cli
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,8 @@ from pathlib import Path
 import httpx
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from tests.support.prefect_env import PROJECT_ROOT, PrefectServer, _stop
+from tests.support.prefect_env import PROJECT_ROOT, PrefectServer
+from tests.support.processes import free_port, stop_process_group
 
 _SERVER_ONLY_SERVICES = (
     "SCHEDULER",  # no deployment here has a schedule
@@ -46,7 +46,7 @@ class PrefectUiServer(PrefectServer):
 @contextmanager
 def prefect_ui_server(folder: Path, startup_timeout: float = 90) -> Iterator[PrefectUiServer]:
     folder.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     ui_url = f"http://127.0.0.1:{port}"
     api_url = f"{ui_url}/api"
     database_path = folder / "prefect.db"
@@ -93,7 +93,7 @@ def prefect_ui_server(folder: Path, startup_timeout: float = 90) -> Iterator[Pre
         _wait_until_up(server, process, startup_timeout)
         yield server
     finally:
-        _stop(process)
+        stop_process_group(process, timeout=20)
 
 
 @contextmanager
@@ -128,9 +128,3 @@ def _wait_until_up(
                 pass
             time.sleep(0.3)
     raise RuntimeError(f"prefect server did not start in {timeout}s:\n{server.log_text()}")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

@@ -6,8 +6,6 @@ working directory of its own (as on a machine of its own)."""
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from tests.support.databases import empty_database
 from tests.support.prefect_env import PROJECT_ROOT
+from tests.support.processes import free_port, stop_process_group
 
 PREFECT = Path(sys.executable).with_name("prefect")
 WORK_POOL = "onboarding"
@@ -60,7 +59,7 @@ def prefect_server_on_postgresql(folder: Path) -> Iterator[PrefectOnPostgres]:
     folder.mkdir(parents=True, exist_ok=True)
     with empty_database("postgresql", folder) as ledger_style_url:
         database_url = make_url(ledger_style_url).set(drivername="postgresql+asyncpg")
-        port = _free_port()
+        port = free_port()
         server = PrefectOnPostgres(
             api_url=f"http://127.0.0.1:{port}/api",
             home=folder / "home",
@@ -84,7 +83,7 @@ def prefect_server_on_postgresql(folder: Path) -> Iterator[PrefectOnPostgres]:
             _wait_for(f"{server.api_url}/health", process, server.log_path)
             yield server
         finally:
-            stop(process)
+            stop_process_group(process)
 
 
 @dataclass
@@ -129,18 +128,7 @@ def process_worker(
     try:
         yield Worker(process.pid, log_path)
     finally:
-        stop(process)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        stop_process_group(process)
 
 
 def _wait_for(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
@@ -155,9 +143,3 @@ def _wait_for(url: str, process: subprocess.Popen[bytes], log_path: Path) -> Non
             pass
         time.sleep(0.3)
     raise RuntimeError(f"prefect server did not start:\n{log_path.read_text()}")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

@@ -7,7 +7,6 @@ is tested against the protocol and not a mock of smtplib.
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from tests.support.processes import free_port
 from tests.support.tls import LoopbackTls
 
 Stage = Literal["rcpt", "data"]
@@ -163,7 +163,9 @@ def start_smtp_server(
     if implicit_tls is not None:
         options["ssl_context"] = implicit_tls.server_context()
 
-    port = _free_port()
+    # aiosmtpd's Controller needs a concrete port (it connects to it to finish
+    # starting), so ask the OS for one that is free now.
+    port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
     controller.start()
     return SmtpServer(
@@ -190,14 +192,6 @@ def _authenticator(username: str, password: str) -> Callable[..., AuthResult]:
         return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
     return authenticate
-
-
-def _free_port() -> int:
-    # aiosmtpd's Controller needs a concrete port (it connects to it to finish
-    # starting), so ask the OS for one that is free now.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

@@ -1,0 +1,33 @@
+"""Ports and child processes, for the harness and bench/: each server under test runs
+on a port of its own, in a process session of its own."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+
+
+def free_port() -> int:
+    """A loopback port free now (a closed port, too, for "nothing listens here")."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def stop_process_group(
+    process: subprocess.Popen[bytes],
+    first_signal: signal.Signals = signal.SIGTERM,
+    timeout: float = 30,
+) -> None:
+    """Stop a process started with ``start_new_session=True`` and everything it started:
+    ``first_signal`` to the group, then SIGKILL after ``timeout`` seconds."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, first_signal)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
