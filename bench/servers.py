@@ -8,15 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
-from tests.support.processes import stop_process_group
+from tests.support.processes import stop_process_group, wait_for_health
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,7 +76,7 @@ def serve(
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(f"{url}{health_path}", process, log_path, start_timeout)
+        wait_for_health(f"{url}{health_path}", process, log_path, start_timeout)
         yield Served(url=url, pid=_server_pid(process, profile_to), log_path=log_path)
     finally:
         stop(process)
@@ -92,26 +89,6 @@ def _server_pid(process: subprocess.Popen[bytes], profile_to: Path | None) -> in
 
     children = psutil.Process(process.pid).children()
     return children[0].pid if children else process.pid
-
-
-def _wait_healthy(
-    health_url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{health_url}: exited at start:\n{_log(log_path)}")
-        try:
-            if httpx.get(health_url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{health_url} did not answer 200:\n{_log(log_path)}")
-
-
-def _log(log_path: Path) -> str:
-    return log_path.read_text(errors="replace")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

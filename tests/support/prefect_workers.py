@@ -8,19 +8,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
-import httpx
 from sqlalchemy.engine import make_url
 
 from tests.support.databases import empty_database
 from tests.support.prefect_env import PROJECT_ROOT
-from tests.support.processes import free_port, stop_process_group
+from tests.support.processes import free_port, stop_process_group, wait_for_health
 
 PREFECT = Path(sys.executable).with_name("prefect")
 WORK_POOL = "onboarding"
@@ -80,7 +78,7 @@ def prefect_server_on_postgresql(folder: Path) -> Iterator[PrefectOnPostgres]:
                 start_new_session=True,
             )
         try:
-            _wait_for(f"{server.api_url}/health", process, server.log_path)
+            wait_for_health(f"{server.api_url}/health", process, server.log_path, timeout=120)
             yield server
         finally:
             stop_process_group(process)
@@ -129,17 +127,3 @@ def process_worker(
         yield Worker(process.pid, log_path)
     finally:
         stop_process_group(process)
-
-
-def _wait_for(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"prefect server exited:\n{log_path.read_text()}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"prefect server did not start:\n{log_path.read_text()}")

@@ -7,6 +7,10 @@ import os
 import signal
 import socket
 import subprocess
+import time
+from pathlib import Path
+
+import httpx
 
 
 def free_port() -> int:
@@ -31,3 +35,25 @@ def stop_process_group(
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def wait_for_health(
+    health_url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float
+) -> None:
+    """Until ``health_url`` answers 200; the process's log in the error when it exits
+    first or does not answer within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{health_url}: exited at start:\n{_log(log_path)}")
+        try:
+            if httpx.get(health_url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{health_url} did not answer 200 in {timeout:g} s:\n{_log(log_path)}")
+
+
+def _log(log_path: Path) -> str:
+    return log_path.read_text(errors="replace")
