@@ -5,15 +5,13 @@ share a few cores), else bench.loadgen. Both report the same fields."""
 from __future__ import annotations
 
 import base64
-import json
 import os
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.servers import PROJECT_ROOT
+from bench.result_line import run_for_figures
 
 WRK_SCRIPT = Path(__file__).resolve().parent / "wrk" / "till.lua"
 # The status each kind of call answers when it did what was asked.
@@ -107,23 +105,14 @@ def run_load(
             *arguments,
             *("--connections", str(connections), "--duration", str(duration)),
         ]
-    finished = subprocess.run(
-        command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=duration + 120
-    )
-    for line in finished.stdout.splitlines():
-        if line.startswith("BENCH_JSON "):
-            data = json.loads(line.removeprefix("BENCH_JSON "))
-            return LoadResult(
-                kind=kind,
-                requests=int(data["requests"]),
-                duration_s=float(data["duration_s"]),
-                p50_ms=float(data["p50_ms"]),
-                p99_ms=float(data["p99_ms"]),
-                max_ms=float(data["max_ms"]),
-                socket_errors=int(data["socket_errors"]),
-                statuses={str(k): int(v) for k, v in data["statuses"].items()},
-            )
-    raise RuntimeError(
-        f"{generator} printed no result (exit {finished.returncode}):\n"
-        f"{finished.stdout[-2000:]}\n{finished.stderr[-2000:]}"
+    data = run_for_figures(command, timeout=duration + 120, name=generator)
+    return LoadResult(
+        kind=kind,
+        requests=int(data["requests"]),
+        duration_s=float(data["duration_s"]),
+        p50_ms=float(data["p50_ms"]),
+        p99_ms=float(data["p99_ms"]),
+        max_ms=float(data["max_ms"]),
+        socket_errors=int(data["socket_errors"]),
+        statuses={str(k): int(v) for k, v in data["statuses"].items()},
     )

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+from bench.result_line import result_line
 
 
 @dataclass
@@ -144,7 +145,7 @@ def main() -> None:
         result = asyncio.run(run(spec, args.connections, args.duration))
     else:
         result = uvloop.run(run(spec, args.connections, args.duration))
-    print("BENCH_JSON " + json.dumps(result), flush=True)
+    print(result_line(result), flush=True)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ for pgbench where it is not installed (and says so in the table)."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import statistics
@@ -17,7 +16,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from bench.databases import Seeded
-from bench.servers import PROJECT_ROOT
+from bench.result_line import run_for_figures
 
 PGBENCH_SCRIPT = Path(__file__).resolve().parent / "redeem.pgbench"
 
@@ -71,24 +70,18 @@ def _loop(
         ),
         *("--connections", str(connections), "--duration", str(duration), "--amount", str(amount)),
     ]
-    finished = subprocess.run(
-        command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=duration + 120
+    data = run_for_figures(command, timeout=duration + 120, name="raw_loop")
+    return RawResult(
+        backend=backend,
+        tool=tool,
+        transactions=int(data["transactions"]),
+        duration_s=float(data["duration_s"]),
+        p50_ms=float(data["p50_ms"]),
+        p99_ms=float(data["p99_ms"]),
+        max_ms=float(data["max_ms"]),
+        errors=int(data["errors"]),
+        tps=int(data["transactions"]) / float(data["duration_s"]),
     )
-    for line in finished.stdout.splitlines():
-        if line.startswith("BENCH_JSON "):
-            data = json.loads(line.removeprefix("BENCH_JSON "))
-            return RawResult(
-                backend=backend,
-                tool=tool,
-                transactions=int(data["transactions"]),
-                duration_s=float(data["duration_s"]),
-                p50_ms=float(data["p50_ms"]),
-                p99_ms=float(data["p99_ms"]),
-                max_ms=float(data["max_ms"]),
-                errors=int(data["errors"]),
-                tps=int(data["transactions"]) / float(data["duration_s"]),
-            )
-    raise RuntimeError(f"raw_loop printed no result:\n{finished.stdout}\n{finished.stderr}")
 
 
 def _pgbench(

@@ -14,7 +14,6 @@ one process). SQLite's reference; PostgreSQL's when pgbench is not installed.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sqlite3
 import statistics
@@ -25,6 +24,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
+
+from bench.result_line import result_line
 
 BUSY_TIMEOUT_SECONDS = 30.0  # the ledger's default
 
@@ -162,20 +163,15 @@ def main() -> None:
     elapsed = time.perf_counter() - began
     ordered = sorted(latencies) or [0.0]
     cuts = statistics.quantiles(ordered, n=100, method="inclusive") if len(ordered) > 1 else []
-    print(
-        "BENCH_JSON "
-        + json.dumps(
-            {
-                "transactions": len(latencies),
-                "duration_s": elapsed,
-                "p50_ms": cuts[49] if cuts else ordered[0],
-                "p99_ms": cuts[98] if cuts else ordered[0],
-                "max_ms": ordered[-1],
-                "errors": errors[0],
-            }
-        ),
-        flush=True,
-    )
+    figures = {
+        "transactions": len(latencies),
+        "duration_s": elapsed,
+        "p50_ms": cuts[49] if cuts else ordered[0],
+        "p99_ms": cuts[98] if cuts else ordered[0],
+        "max_ms": ordered[-1],
+        "errors": errors[0],
+    }
+    print(result_line(figures), flush=True)
 
 
 if __name__ == "__main__":
