@@ -1,0 +1,1 @@
+"""The test harness, as a pytest plugin: fixtures and real stand-ins shared by the test suites."""
