@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect.artifacts import create_markdown_artifact
 
-from api.onboardings.schemas import OnboardingOut
+from contract.onboardings import OnboardingOut
 
 STAGES = [
     ("sites_added", "Add the merchant's sites"),

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from api.onboardings.schemas import IssuedOnboardingCredential, OnboardingOut
+from contract.onboardings import IssuedOnboardingCredential, OnboardingOut
 from flows.settings import OnboardingSettings
 
 

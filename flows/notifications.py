@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from prefect import runtime
 
-from api.onboardings.schemas import OnboardingOut
+from contract.onboardings import OnboardingOut
 from flows.messaging.email import build_failure_email, send_email
 from flows.settings import get_settings
 

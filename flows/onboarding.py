@@ -19,7 +19,7 @@ from uuid import UUID
 from prefect import flow, get_client, get_run_logger, runtime
 from prefect.flow_runs import suspend_flow_run
 
-from api.onboardings.schemas import OnboardingOut
+from contract.onboardings import OnboardingOut
 from flows import checklist, stages
 from flows.deployments import ONBOARDING_DEPLOYMENT_NAME, ONBOARDING_FLOW
 from flows.ledger import LedgerAdmin, LedgerRefused

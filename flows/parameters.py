@@ -10,8 +10,8 @@ from typing import Annotated
 
 from pydantic import Field
 
-from api.merchants.schemas import SiteCreate
-from api.onboardings.schemas import PolarisContact
+from contract.merchants import SiteCreate
+from contract.onboardings import PolarisContact
 
 AccountId = Annotated[int, Field(ge=1, description="The merchant account's ID in the ledger.")]
 ProductId = Annotated[

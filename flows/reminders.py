@@ -8,7 +8,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from api.onboardings.schemas import OnboardingOut
+from contract.onboardings import OnboardingOut
 from flows.ledger import LedgerAdmin
 from flows.messaging.email import build_polaris_reminder, send_email
 from flows.settings import get_settings

@@ -2,7 +2,9 @@
 
 With nothing configured (the embedded default) the flows talk to the ledger on
 127.0.0.1:8000 with the development admin token, and write emails and text messages
-to the outbox folder instead of SMTP and Twilio.
+to the outbox folder instead of SMTP and Twilio. Outside development
+(``ONBOARDING_ENVIRONMENT=production``) a missing or short admin token stops the
+flows at start-up, by the rule the ledger's settings follow.
 """
 
 from __future__ import annotations
@@ -10,22 +12,34 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from api.core.config import VAR_DIR, development_admin_token
+from contract.development import (
+    VAR_DIR,
+    Environment,
+    development_admin_token,
+    refuse_short_admin_token,
+)
 
 
 class OnboardingSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ONBOARDING_", extra="ignore")
+    # An error must not echo its input: a refusal of one setting would print them all,
+    # secrets included.
+    model_config = SettingsConfigDict(
+        env_prefix="ONBOARDING_", extra="ignore", hide_input_in_errors=True
+    )
 
+    environment: Environment = "development"
     ledger_url: str = Field(default="http://127.0.0.1:8000", description="The ledger's base URL.")
     ledger_public_url: str | None = Field(
         default=None,
         description="The till API endpoint written into the Polaris file (default: ledger_url).",
     )
     ledger_admin_token: SecretStr | None = Field(
-        default=None, description="Admin API token (default: the development token under var/)."
+        default=None,
+        description="Admin API token (in development, default: the token under var/). "
+        "Required in production.",
     )
 
     outbox_dir: Path = Field(default=VAR_DIR / "outbox")
@@ -54,6 +68,16 @@ class OnboardingSettings(BaseSettings):
     delivery_retry_delay_seconds: float = Field(default=30, ge=0)
     store_ids_timeout_days: int = Field(default=30, ge=1)
     reminder_after_days: float = Field(default=3, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_missing_secrets_in_production(self) -> OnboardingSettings:
+        refuse_short_admin_token(
+            self.ledger_admin_token,
+            self.environment,
+            token_variable="ONBOARDING_LEDGER_ADMIN_TOKEN",
+            environment_variable="ONBOARDING_ENVIRONMENT",
+        )
+        return self
 
     @property
     def smtp_configured(self) -> bool:

@@ -18,8 +18,8 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from api.merchants.schemas import SiteCreate
-from api.onboardings.schemas import OnboardingOut
+from contract.merchants import SiteCreate
+from contract.onboardings import OnboardingOut
 from flows import failpoints
 from flows.credentials_file import (
     CredentialSheet,

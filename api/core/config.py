@@ -8,24 +8,29 @@ token stops the service at start-up.
 
 from __future__ import annotations
 
-import secrets
 from functools import lru_cache
-from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-VAR_DIR = PROJECT_ROOT / "var"
+from contract.development import (
+    VAR_DIR,
+    Environment,
+    development_admin_token,
+    refuse_short_admin_token,
+)
+
 DEFAULT_DATABASE_URL = f"sqlite:///{VAR_DIR / 'ledger.sqlite3'}"
-ADMIN_TOKEN_FILE = VAR_DIR / "admin-token"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LEDGER_", extra="ignore")
+    # An error must not echo its input: a refusal of one setting would print them all,
+    # secrets included.
+    model_config = SettingsConfigDict(
+        env_prefix="LEDGER_", extra="ignore", hide_input_in_errors=True
+    )
 
-    environment: Literal["development", "production"] = "development"
+    environment: Environment = "development"
     database_url: str = Field(
         default=DEFAULT_DATABASE_URL,
         description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db",
@@ -66,13 +71,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_missing_secrets_in_production(self) -> Settings:
-        if self.environment == "production":
-            token = self.admin_token.get_secret_value() if self.admin_token else ""
-            if len(token) < 32:
-                raise ValueError(
-                    "LEDGER_ADMIN_TOKEN must be set to a random value of at least 32 "
-                    "characters when LEDGER_ENVIRONMENT=production"
-                )
+        refuse_short_admin_token(
+            self.admin_token,
+            self.environment,
+            token_variable="LEDGER_ADMIN_TOKEN",
+            environment_variable="LEDGER_ENVIRONMENT",
+        )
         return self
 
     def resolved_admin_token(self) -> str:
@@ -84,21 +88,6 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
-
-
-def development_admin_token() -> str:
-    if ADMIN_TOKEN_FILE.exists():
-        return ADMIN_TOKEN_FILE.read_text().strip()
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(32)
-    # Create exclusively so that two processes starting together agree on one token.
-    try:
-        with ADMIN_TOKEN_FILE.open("x") as fh:
-            fh.write(token)
-        ADMIN_TOKEN_FILE.chmod(0o600)
-    except FileExistsError:
-        return ADMIN_TOKEN_FILE.read_text().strip()
-    return token
 
 
 @lru_cache

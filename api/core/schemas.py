@@ -7,16 +7,13 @@ from typing import Annotated, Any
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-# Row IDs are 32-bit integers in the database (PostgreSQL INTEGER). A number outside
-# 1..MAX_ROW_ID names no row and would fail in the database driver (a 500), so it is
-# refused up front as malformed (422), and the OpenAPI document says so.
-MAX_ROW_ID = 2_147_483_647
-RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
-RowIdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+# The admin API's bodies use these too, so they are defined (and explained) in the
+# contract; they are named here as well for the till API's bodies and the routes.
+from contract.fields import MAX_ROW_ID as MAX_ROW_ID
+from contract.fields import NO_NUL as NO_NUL
+from contract.fields import RowId as RowId
 
-# PostgreSQL text cannot hold a NUL character (the driver refuses it: a 500), so text
-# fields refuse it as malformed (422), the same on both backends.
-NO_NUL = r"^[^\x00]*$"
+RowIdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 Amount = Annotated[
     StrictInt,

@@ -1,31 +1,6 @@
-"""Admin API bodies for integration users."""
+"""Admin API bodies for integration users: defined in the contract package, which the
+ledger's clients share, and named here beside the routes that use them."""
 
-from __future__ import annotations
+from contract.credentials import IntegrationUserCreate, IntegrationUserOut, IssuedIntegrationUser
 
-from datetime import datetime
-
-from pydantic import BaseModel, ConfigDict, Field
-
-from api.core.schemas import NO_NUL
-
-
-class IntegrationUserCreate(BaseModel):
-    label: str = Field(
-        default="", max_length=200, pattern=NO_NUL, description="Who holds it, e.g. 'Polaris'."
-    )
-
-
-class IntegrationUserOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    account_id: int
-    username: str
-    label: str
-    created_at: datetime
-    revoked_at: datetime | None
-    is_active: bool
-
-
-class IssuedIntegrationUser(IntegrationUserOut):
-    password: str = Field(description="Shown in this response only; it is never stored.")
+__all__ = ["IntegrationUserCreate", "IntegrationUserOut", "IssuedIntegrationUser"]

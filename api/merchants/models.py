@@ -9,9 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.core.db import Base
 from api.core.types import UTCDateTime, utcnow
-
-DEFAULT_CARD_RANGE = "63011900"
-DEFAULT_CURRENCY = "GBP"
+from contract.merchants import DEFAULT_CARD_RANGE, DEFAULT_CURRENCY
 
 
 class Account(Base):

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import secrets
 
-CODE_LENGTH = 19
+from contract.vouchers import CODE_LENGTH
+
 RANDOM_DIGITS = 10
 CARD_RANGE_LENGTH = CODE_LENGTH - RANDOM_DIGITS - 1
 _SEPARATORS = str.maketrans("", "", " -")

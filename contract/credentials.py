@@ -1,0 +1,31 @@
+"""Admin API bodies for integration users."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contract.fields import NO_NUL
+
+
+class IntegrationUserCreate(BaseModel):
+    label: str = Field(
+        default="", max_length=200, pattern=NO_NUL, description="Who holds it, e.g. 'Polaris'."
+    )
+
+
+class IntegrationUserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    account_id: int
+    username: str
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+    is_active: bool
+
+
+class IssuedIntegrationUser(IntegrationUserOut):
+    password: str = Field(description="Shown in this response only; it is never stored.")
