@@ -11,7 +11,6 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 from dockerfile_parse import DockerfileParser
 
 WORKSPACE = Path(__file__).resolve().parents[3]
@@ -79,7 +78,9 @@ class Replay:
         return self.inside(self.env["UV_PROJECT_ENVIRONMENT"])
 
 
-def python_in(environment: Path, code: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def python_in(
+    environment: Path, code: str, cwd: Path, **env: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(environment / "bin" / "python"), "-c", code],
         cwd=cwd,
