@@ -92,9 +92,11 @@ def main(argv: list[str] | None = None) -> int:
             # Written now too: the onboarding half takes longest.
             write(report, args.out, name)
         if not args.skip_onboarding:
-            from bench.onboarding import run_onboarding
+            from bench.onboarding import run_in_onboarding_environment
 
-            report.onboarding = run_onboarding(sites, waiting, folder / "onboarding", say)
+            report.onboarding = run_in_onboarding_environment(
+                sites, waiting, folder / "onboarding", say
+            )
     json_path, md_path = write(report, args.out, name)
     print()
     print(render(json.loads(json_path.read_text())))

@@ -8,14 +8,21 @@ from submitting them to the run completed (verified), for each site count; the m
 of each process; and how many processes are held while many onboardings wait (none
 should be: a suspended run's process exits).
 
+It runs in the flows' environment (``python -m bench.onboarding``, started by
+``run_in_onboarding_environment`` from the benchmark's own, the ledger's), the ledger
+from its own environment, as in production: two deployables over HTTP.
+
 The flows are served and driven with the test suite's helpers (tests/support/
 prefect_env.py), so the benchmark starts and resumes runs exactly as the tests do.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import secrets
+import subprocess
 import sys
 import threading
 import time
@@ -30,11 +37,12 @@ from uuid import UUID
 import httpx
 import psutil
 
-from api.core.migrate import upgrade
-from bench.servers import ledger_command, serve
+from bench.servers import ledger_command, ledger_python, serve
 from tests.support.processes import free_port
 
 Log = Callable[[str], None]
+WORKSPACE = Path(__file__).resolve().parents[1]
+ONBOARDING_PYTHON = WORKSPACE / ".venv" / "bin" / "python"
 POLARIS = {"name": "Pat Polaris", "email": "pat@polaris.example", "mobile": "+447700900123"}
 # scripts/up's: how often the flows' runner asks the Prefect server for work.
 RUNNER_POLL_SECONDS = "2"
@@ -85,6 +93,55 @@ class OnboardingResult:
             "processes_held_while_waiting": self.processes_held_while_waiting,
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OnboardingResult:
+        fields = {k: v for k, v in data.items() if k != "processes_held_while_waiting"}
+        return cls(
+            **{
+                **fields,
+                "timings": [Timing(**t) for t in fields.get("timings", [])],
+                "memory_idle": [ProcessMemory(**m) for m in fields.get("memory_idle", [])],
+                "memory_while_waiting": [
+                    ProcessMemory(**m) for m in fields.get("memory_while_waiting", [])
+                ],
+            }
+        )
+
+
+def run_in_onboarding_environment(
+    site_counts: list[int], waiting: int, folder: Path, log: Log
+) -> OnboardingResult:
+    """The onboarding half from the ledger's environment: ``python -m bench.onboarding``
+    in the flows' (.venv, next to .venv-ledger), its progress lines passed on."""
+    folder.mkdir(parents=True, exist_ok=True)
+    onboarding_python = ONBOARDING_PYTHON
+    if not onboarding_python.exists():
+        raise SystemExit(f"{onboarding_python} is missing: run scripts/bootstrap first.")
+    out = folder / "onboarding.json"
+    command = [
+        str(onboarding_python),
+        "-m",
+        "bench.onboarding",
+        "--sites",
+        ",".join(str(n) for n in site_counts),
+        "--waiting",
+        str(waiting),
+        "--folder",
+        str(folder),
+        "--out",
+        str(out),
+    ]
+    env = {**os.environ, "BENCH_LEDGER_PYTHON": ledger_python()}
+    with subprocess.Popen(
+        command, cwd=WORKSPACE, env=env, stdout=subprocess.PIPE, text=True
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            log(line.rstrip("\n"))
+    if process.returncode != 0:
+        raise SystemExit(f"the onboarding half failed (exit {process.returncode}); see above.")
+    return OnboardingResult.from_json(json.loads(out.read_text()))
+
 
 def run_onboarding(
     site_counts: list[int], waiting: int, folder: Path, log: Log
@@ -104,7 +161,7 @@ def run_onboarding(
 
     admin_token = secrets.token_urlsafe(32)
     database_url = f"sqlite:///{folder / 'ledger.sqlite3'}"
-    upgrade(database_url)
+    _migrate(database_url)
     ledger_env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("LEDGER_", "ONBOARDING_"))},
         "LEDGER_DATABASE_URL": database_url,
@@ -155,6 +212,16 @@ def run_onboarding(
         result.processes_while_waiting = _process_count(roles)
         result.memory_while_waiting = _memory(roles)
     return result
+
+
+def _migrate(database_url: str) -> None:
+    """`ledger migrate`, from the ledger's environment."""
+    subprocess.run(
+        [ledger_python(), "-m", "api.cli", "migrate"],
+        env={**os.environ, "LEDGER_DATABASE_URL": database_url, "LEDGER_ADMIN_TOKEN": "x" * 32},
+        check=True,
+        capture_output=True,
+    )
 
 
 @contextmanager
@@ -356,3 +423,20 @@ def _peak_child_rss(pid: int) -> Iterator[list[float]]:
     finally:
         stop.set()
         thread.join()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.onboarding")
+    parser.add_argument("--sites", required=True, help="site counts, comma-separated")
+    parser.add_argument("--waiting", type=int, required=True)
+    parser.add_argument("--folder", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True, help="the result, as JSON")
+    args = parser.parse_args(argv)
+    sites = [int(n) for n in args.sites.split(",")]
+    result = run_onboarding(sites, args.waiting, args.folder, lambda line: print(line, flush=True))
+    args.out.write_text(json.dumps(result.to_json()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -25,10 +25,17 @@ class Served:
     log_path: Path
 
 
+def ledger_python() -> str:
+    """The ledger's own environment: this one when the benchmark runs in it (the till
+    half), else the one named by BENCH_LEDGER_PYTHON (the onboarding half, which runs in
+    the flows' environment, where the ledger is not installed)."""
+    return os.environ.get("BENCH_LEDGER_PYTHON") or sys.executable
+
+
 def ledger_command(port: int, workers: int = 1) -> list[str]:
     """`ledger serve`: its checks, uvicorn with the masked access log (one worker
     process by default, as `ledger serve` has)."""
-    command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port)]
+    command = [ledger_python(), "-m", "api.cli", "serve", "--port", str(port)]
     return command if workers == 1 else [*command, "--workers", str(workers)]
 
 
