@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
-from tests.support.server import ServedLedger
+
+class ServedLedger(Protocol):
+    """A ledger answering HTTP somewhere: in this process or in its own."""
+
+    @property
+    def url(self) -> str: ...
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""The ledger under uvicorn on a free loopback port, in a background thread."""
+"""The ledger in this process: its settings for tests, and its app under uvicorn on a
+free loopback port, in a background thread. Imports the ledger's code."""
 
 from __future__ import annotations
 
@@ -7,20 +8,25 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Protocol
 
 import uvicorn
 from fastapi import FastAPI
 
 from api.core.config import Settings
 from api.main import create_app
+from harness.constants import ADMIN_TOKEN
 
 
-class ServedLedger(Protocol):
-    """A ledger answering HTTP somewhere: in this process or in its own."""
-
-    @property
-    def url(self) -> str: ...
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "admin_token": ADMIN_TOKEN,
+        # Cheap argon2 keeps the suite fast; production uses argon2-cffi's defaults.
+        "argon2_time_cost": 1,
+        "argon2_memory_cost_kib": 1024,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
 
 
 @dataclass

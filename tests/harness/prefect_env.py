@@ -1,6 +1,9 @@
 """The real Prefect engine for flow tests: a ``prefect_test_harness`` server, and the
 onboarding deployments served by ``python -m flows.serve`` in a subprocess (the same
-way ``scripts/up`` runs them), pointed at a ledger served on loopback."""
+way ``scripts/up`` runs them), pointed at a ledger served on loopback.
+
+One runner serves every flow test of a session; tests keep apart by account (a
+failpoint is armed for one account: ``FlowRunner.arm(name, account=...)``)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -18,12 +22,17 @@ from uuid import UUID
 from prefect import get_client
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
-from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL
+from prefect.settings import (
+    PREFECT_API_URL,
+    PREFECT_SERVER_DATABASE_CONNECTION_URL,
+    temporary_settings,
+)
 
-from tests.support.processes import stop_process_group
+from harness.constants import PROJECT_ROOT
+from harness.processes import stop_process_group
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEPLOYMENT = "polaris-onboarding/polaris-onboarding"
+FLOW = "polaris-onboarding"
+DEPLOYMENT = f"{FLOW}/polaris-onboarding"
 
 
 @dataclass
@@ -48,15 +57,31 @@ class FlowRunner:
     home: Path
     failpoint_file: Path
 
-    def arm(self, failpoint: str) -> None:
-        self.failpoint_file.write_text(failpoint)
+    def arm(self, failpoint: str, *, account: int | None = None) -> None:
+        """Crash the next run that reaches ``failpoint`` (of ``account`` only, when
+        given: a runner shared by tests must be armed for one account)."""
+        line = failpoint if account is None else f"{failpoint} account={account}"
+        with self.failpoint_file.open("a") as armed:
+            armed.write(f"{line}\n")
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
 
 
 @contextmanager
-def serve_flows(server: PrefectServer, folder: Path, env: dict[str, str]) -> Iterator[FlowRunner]:
+def serve_flows(
+    server: PrefectServer,
+    folder: Path,
+    env: dict[str, str],
+    *,
+    deployment_name: str | None = None,
+    startup_timeout: float = 180,
+) -> Iterator[FlowRunner]:
+    """``python -m flows.serve`` against ``server``, until the ``with`` block ends.
+
+    With ``deployment_name``, only the onboarding flow is served, under that name
+    (``polaris-onboarding/<name>``): a runner beside the session's shared one, that
+    the shared one does not pick runs up for."""
     home = folder / "prefect-home"
     home.mkdir(parents=True, exist_ok=True)
     log_path = folder / "runner.log"
@@ -70,9 +95,16 @@ def serve_flows(server: PrefectServer, folder: Path, env: dict[str, str]) -> Ite
         "ONBOARDING_FAILPOINT_FILE": str(failpoint_file),
         **env,
     }
+    if deployment_name is None:
+        command = [sys.executable, "-m", "flows.serve"]
+        deployment = DEPLOYMENT
+    else:
+        command = [sys.executable, "-c", _SERVE_ONE, deployment_name]
+        deployment = f"{FLOW}/{deployment_name}"
+    started_at = datetime.now(UTC)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "flows.serve"],
+            command,
             cwd=PROJECT_ROOT,
             env=full_env,
             stdout=log,
@@ -81,30 +113,49 @@ def serve_flows(server: PrefectServer, folder: Path, env: dict[str, str]) -> Ite
         )
     runner = FlowRunner(process, log_path, home, failpoint_file)
     try:
-        _wait_for_deployment(runner)
+        _wait_until_polled(server, runner, deployment, started_at, startup_timeout)
         yield runner
     finally:
         stop_process_group(process, timeout=20)
 
 
-def _wait_for_deployment(runner: FlowRunner, timeout: float = 60) -> None:
+# As flows.serve does it, for the onboarding flow alone, under the name given.
+_SERVE_ONE = (
+    "import sys\n"
+    "from prefect import serve\n"
+    "from flows.onboarding import polaris_onboarding\n"
+    "serve(polaris_onboarding.to_deployment(name=sys.argv[1]))\n"
+)
+
+
+def _wait_until_polled(
+    server: PrefectServer, runner: FlowRunner, deployment: str, since: datetime, timeout: float
+) -> None:
+    """Until the runner has polled for runs of ``deployment`` (Prefect notes the time
+    of each poll as the deployment's ``last_polled``): a run started after that is
+    picked up at the runner's next poll."""
     deadline = time.monotonic() + timeout
-    with get_client(sync_client=True) as client:
+    with (
+        temporary_settings(updates={PREFECT_API_URL: server.api_url}),
+        get_client(sync_client=True) as client,
+    ):
         while time.monotonic() < deadline:
             if runner.process.poll() is not None:
-                raise RuntimeError(f"flows.serve exited:\n{runner.log_text()}")
+                raise RuntimeError(f"the flows runner exited:\n{runner.log_text()}")
             try:
-                client.read_deployment_by_name(DEPLOYMENT)
-                # The runner registers the deployment before it starts polling.
-                time.sleep(1)
+                polled = client.read_deployment_by_name(deployment).last_polled
+            except Exception:  # not registered yet
+                polled = None
+            if polled is not None and polled >= since:
                 return
-            except Exception:
-                time.sleep(0.3)
-    raise RuntimeError(f"the onboarding deployment did not appear:\n{runner.log_text()}")
+            time.sleep(0.3)
+    raise RuntimeError(
+        f"{deployment} was not polled for within {timeout:g} s:\n{runner.log_text()}"
+    )
 
 
-def start_onboarding(parameters: dict[str, Any]) -> UUID:
-    run = run_deployment(DEPLOYMENT, parameters=parameters, timeout=0)
+def start_onboarding(parameters: dict[str, Any], deployment: str = DEPLOYMENT) -> UUID:
+    run = run_deployment(deployment, parameters=parameters, timeout=0)
     assert isinstance(run, FlowRun)
     return run.id
 
@@ -156,5 +207,5 @@ def artifact_data(key: str) -> Any:
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
         )
     assert found, f"no artifact {key}"
-    latest = max(found, key=lambda a: a.created)
+    latest = max(found, key=lambda a: a.created.timestamp() if a.created else 0.0)
     return latest.data

@@ -21,8 +21,9 @@ from pathlib import Path
 import httpx
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from tests.support.prefect_env import PROJECT_ROOT, PrefectServer
-from tests.support.processes import free_port, stop_process_group
+from harness.constants import PROJECT_ROOT
+from harness.prefect_env import PrefectServer
+from harness.processes import free_port, stop_process_group
 
 _SERVER_ONLY_SERVICES = (
     "SCHEDULER",  # no deployment here has a schedule

@@ -16,9 +16,9 @@ from uuid import UUID
 
 from sqlalchemy.engine import make_url
 
-from tests.support.databases import empty_database
-from tests.support.prefect_env import PROJECT_ROOT
-from tests.support.processes import free_port, stop_process_group, wait_for_health
+from harness.constants import PROJECT_ROOT
+from harness.postgres import empty_database
+from harness.processes import free_port, stop_process_group, wait_for_health
 
 PREFECT = Path(sys.executable).with_name("prefect")
 WORK_POOL = "onboarding"

@@ -3,24 +3,27 @@
 It can require a login (AUTH LOGIN/PLAIN), offer STARTTLS or speak TLS from the
 first byte, and refuse the next N messages with a chosen reply, so the sending code
 is tested against the protocol and not a mock of smtplib.
+
+One server can serve many tests at once: each test sends to addresses of its own and
+reads ``messages_to(address)``; a refusal can be kept for one recipient
+(``refuse_next(to=address)``) so it never meets another test's message.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import Any, Literal
 
-import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from tests.support.processes import free_port
-from tests.support.tls import LoopbackTls
+from harness.processes import free_port
+from harness.tls import LoopbackTls
 
 Stage = Literal["rcpt", "data"]
 
@@ -39,6 +42,11 @@ class ReceivedEmail:
 class _Refusal:
     reply: str
     stage: Stage
+    to: str | None  # None: whichever message comes next
+
+
+def _folded(address: str) -> str:
+    return address.strip().lower()
 
 
 class RecordingHandler:
@@ -56,28 +64,35 @@ class RecordingHandler:
         text: str = "5.7.1 Message refused",
         *,
         at: Stage = "data",
+        to: str | None = None,
     ) -> None:
-        """Answer the next ``count`` messages with ``code text`` at RCPT TO or at DATA."""
+        """Answer the next ``count`` messages (to ``to`` only, when given) with
+        ``code text`` at RCPT TO or at DATA."""
         with self._lock:
-            self._refusals.extend(_Refusal(f"{code} {text}", at) for _ in range(count))
+            self._refusals.extend(_Refusal(f"{code} {text}", at, to) for _ in range(count))
 
-    def _take_refusal(self, stage: Stage) -> str | None:
+    def _take_refusal(self, stage: Stage, recipients: list[str]) -> str | None:
+        """The first refusal meant for this message, if it is meant for this stage."""
+        folded = [_folded(r) for r in recipients]
         with self._lock:
-            if self._refusals and self._refusals[0].stage == stage:
-                return self._refusals.pop(0).reply
+            for index, refusal in enumerate(self._refusals):
+                if refusal.to is None or _folded(refusal.to) in folded:
+                    if refusal.stage != stage:
+                        return None
+                    return self._refusals.pop(index).reply
         return None
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
-        refusal = self._take_refusal("rcpt")
+        refusal = self._take_refusal("rcpt", [address])
         if refusal:
             return refusal
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        refusal = self._take_refusal("data")
+        refusal = self._take_refusal("data", list(envelope.rcpt_tos))
         if refusal:
             return refusal
         raw = envelope.original_content or b""
@@ -122,6 +137,13 @@ class SmtpServer:
     def received(self) -> list[ReceivedEmail]:
         return self.handler.received
 
+    def messages_to(self, address: str) -> list[EmailMessage]:
+        """The messages accepted for ``address`` (an envelope recipient), in order."""
+        wanted = _folded(address)
+        with self.handler._lock:
+            received = list(self.handler.received)
+        return [r.message for r in received if wanted in {_folded(t) for t in r.rcpt_tos}]
+
     def refuse_next(
         self,
         count: int = 1,
@@ -129,8 +151,9 @@ class SmtpServer:
         text: str = "5.7.1 Message refused",
         *,
         at: Stage = "data",
+        to: str | None = None,
     ) -> None:
-        self.handler.refuse_next(count, code, text, at=at)
+        self.handler.refuse_next(count, code, text, at=at, to=to)
 
     def stop(self) -> None:
         if self._controller is not None:
@@ -192,24 +215,3 @@ def _authenticator(username: str, password: str) -> Callable[..., AuthResult]:
         return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
     return authenticate
-
-
-@pytest.fixture
-def smtp_server_factory() -> Iterator[Callable[..., SmtpServer]]:
-    """``smtp_server_factory(username=..., password=..., starttls=tls)``; all stopped after."""
-    started: list[SmtpServer] = []
-
-    def start(**options: Any) -> SmtpServer:
-        server = start_smtp_server(**options)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
-
-
-@pytest.fixture
-def smtp_server(smtp_server_factory: Callable[..., SmtpServer]) -> SmtpServer:
-    """A plain SMTP server: no TLS, no login."""
-    return smtp_server_factory()

@@ -12,7 +12,6 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -110,8 +109,3 @@ def make_loopback_tls(folder: Path) -> LoopbackTls:
         )
     )
     return tls
-
-
-@pytest.fixture(scope="session")
-def loopback_tls(tmp_path_factory: pytest.TempPathFactory) -> LoopbackTls:
-    return make_loopback_tls(tmp_path_factory.mktemp("tls"))

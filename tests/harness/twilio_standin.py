@@ -5,6 +5,10 @@ client still builds and sends every request over real HTTP on loopback. It speak
 just enough of ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json``: HTTP Basic
 auth (sid:token), form fields To/From/Body, a 201 with a Twilio-shaped message, and
 Twilio-shaped errors on request.
+
+One stand-in can serve many tests at once: each test texts numbers of its own and
+reads ``messages_to(number)`` and ``requests_to(number)``; ``fail_next(to=number)``
+keeps a failure for that number.
 """
 
 from __future__ import annotations
@@ -14,15 +18,12 @@ import json
 import re
 import secrets
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
-
-import pytest
 
 MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC[0-9a-f]{32})/Messages\.json$")
 
@@ -51,6 +52,7 @@ class _Failure:
     status: int
     code: int
     message: str
+    to: str | None  # None: whichever request comes next
 
 
 @dataclass
@@ -61,17 +63,34 @@ class TwilioStandin:
     messages: list[StandinMessage] = field(default_factory=list)
     requests: int = 0
     base_url: str = ""
+    _requests_to: dict[str, int] = field(default_factory=dict)
     _failures: list[_Failure] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
 
     def fail_next(
-        self, count: int = 1, status: int = 400, code: int = 21211, message: str | None = None
+        self,
+        count: int = 1,
+        status: int = 400,
+        code: int = 21211,
+        message: str | None = None,
+        *,
+        to: str | None = None,
     ) -> None:
-        """Answer the next ``count`` requests with a Twilio error JSON."""
+        """Answer the next ``count`` requests (to ``to`` only, when given) with a
+        Twilio error JSON."""
         text = message or ERROR_MESSAGES.get(code, "Error")
         with self._lock:
-            self._failures.extend(_Failure(status, code, text) for _ in range(count))
+            self._failures.extend(_Failure(status, code, text, to) for _ in range(count))
+
+    def messages_to(self, number: str) -> list[StandinMessage]:
+        with self._lock:
+            return [m for m in self.messages if m.to == number]
+
+    def requests_to(self, number: str) -> int:
+        """Requests that reached the Messages API for ``number``, failed ones too."""
+        with self._lock:
+            return self._requests_to.get(number, 0)
 
     def start(self) -> TwilioStandin:
         standin = self
@@ -92,10 +111,14 @@ class TwilioStandin:
             self._server.server_close()
             self._server = None
 
-    def _next_failure(self) -> _Failure | None:
+    def _next_failure(self, to: str) -> _Failure | None:
         with self._lock:
             self.requests += 1
-            return self._failures.pop(0) if self._failures else None
+            self._requests_to[to] = self._requests_to.get(to, 0) + 1
+            for index, failure in enumerate(self._failures):
+                if failure.to is None or failure.to == to:
+                    return self._failures.pop(index)
+            return None
 
     def _record(self, message: StandinMessage) -> None:
         with self._lock:
@@ -118,7 +141,7 @@ class _MessagesHandler(BaseHTTPRequestHandler):
         if auth != (owner.account_sid, owner.auth_token) or match["sid"] != owner.account_sid:
             self._error(401, 20003)
             return
-        failure = owner._next_failure()
+        failure = owner._next_failure(form.get("To", ""))
         if failure is not None:
             self._error(failure.status, failure.code, failure.message)
             return
@@ -199,10 +222,3 @@ def _message_resource(message: StandinMessage) -> dict[str, Any]:
         "to": message.to,
         "uri": f"{uri}.json",
     }
-
-
-@pytest.fixture
-def twilio_standin() -> Iterator[TwilioStandin]:
-    standin = TwilioStandin().start()
-    yield standin
-    standin.stop()

@@ -6,9 +6,9 @@ from typing import Any
 
 import httpx
 
-from tests.admin.support import created, new_account, ok, problem, sites_of
-from tests.conftest import ADMIN_TOKEN
-from tests.support.server import LedgerServer
+from harness.constants import ADMIN_TOKEN
+from harness.ledger_app import LedgerServer
+from tests.ledger.admin.support import created, new_account, ok, problem, sites_of
 
 UNKNOWN_ACCOUNT = 987654
 

@@ -9,9 +9,9 @@ from sqlalchemy import create_engine, select
 
 from api.core.config import Settings
 from api.credentials.models import IntegrationUser
-from tests.admin.support import created, new_account, ok, problem
-from tests.support.factories import Merchant
-from tests.support.server import LedgerServer
+from harness.factories import Merchant
+from harness.ledger_app import LedgerServer
+from tests.ledger.admin.support import created, new_account, ok, problem
 
 URLSAFE = re.compile(r"^[A-Za-z0-9_-]+$")
 

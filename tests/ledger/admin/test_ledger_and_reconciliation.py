@@ -8,8 +8,8 @@ from sqlalchemy import create_engine, select, update
 from api.core.config import Settings
 from api.vouchers.cards import luhn_check_digit
 from api.vouchers.models import Voucher
-from tests.admin.support import created, ok, problem
-from tests.support.factories import Merchant
+from harness.factories import Merchant
+from tests.ledger.admin.support import created, ok, problem
 
 
 def test_voucher_ledger_lists_every_signed_entry(merchant: Merchant) -> None:

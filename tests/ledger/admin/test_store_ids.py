@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.admin.support import new_account, new_site, ok, problem, sites_of
+from tests.ledger.admin.support import new_account, new_site, ok, problem, sites_of
 
 
 def store_ids_path(account_id: int) -> str:

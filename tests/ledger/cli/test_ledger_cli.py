@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from api.core.migrate import pending, upgrade
-from tests.support.processes import free_port
+from harness.processes import free_port
 
 LEDGER = Path(sys.executable).with_name("ledger")
 # As in the in-process tests: cheap hashing keeps the suite fast.

@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from api.core.migrate import upgrade
-from tests.cli.test_ledger_cli import assert_clean_failure, run_ledger
-from tests.support.processes import free_port
+from harness.processes import free_port
+from tests.ledger.cli.test_ledger_cli import assert_clean_failure, run_ledger
 
 
 def _execute(database_url: str, statement: str) -> None:

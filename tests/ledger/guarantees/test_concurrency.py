@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 
-from tests.support.factories import Merchant
-from tests.support.server import LedgerServer, ServedLedger
+from harness.factories import Merchant, ServedLedger
+from harness.ledger_app import LedgerServer
 
 
 def race(

@@ -33,10 +33,10 @@ from sqlalchemy.engine import make_url
 
 from api.core.config import Settings
 from api.vouchers import cards
-from tests.conftest import ADMIN_TOKEN
-from tests.support.factories import Merchant, make_merchant
-from tests.support.processes import free_port
-from tests.support.server import serve_ledger
+from harness.constants import ADMIN_TOKEN
+from harness.factories import Merchant, make_merchant
+from harness.ledger_app import serve_ledger
+from harness.processes import free_port
 
 LEDGER = Path(sys.executable).with_name("ledger")  # the `ledger` console script
 WRONG_PASSWORD = "Wr0ng-" + uuid.uuid4().hex  # distinctive, so that any trace of it shows

@@ -30,8 +30,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from tests.support.factories import Merchant, make_merchant
-from tests.support.server import LedgerServer
+from harness.factories import Merchant, make_merchant
+from harness.ledger_app import LedgerServer
 
 CAP = 10_000
 MAX_VOUCHERS = 3  # few vouchers, long histories: more states per voucher

@@ -17,10 +17,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_TOKEN, BACKENDS
-from tests.guarantees.test_concurrency import assert_no_server_errors, assert_reconciled, race
-from tests.support.factories import make_merchant
-from tests.support.processes import free_port, stop_process_group
+from harness.constants import ADMIN_TOKEN, BACKENDS
+from harness.factories import make_merchant
+from harness.processes import free_port, stop_process_group
+from tests.ledger.guarantees.test_concurrency import (
+    assert_no_server_errors,
+    assert_reconciled,
+    race,
+)
 
 LEDGER = Path(sys.executable).with_name("ledger")
 WORKERS = 2

@@ -28,9 +28,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from api.core.config import Settings
-from tests.conftest import ADMIN_TOKEN, make_settings
-from tests.support.factories import Merchant
-from tests.support.server import LedgerServer
+from harness.constants import ADMIN_TOKEN
+from harness.factories import Merchant
+from harness.ledger_app import LedgerServer, make_settings
 
 EXAMPLES = {GenerationMode.POSITIVE: 25, GenerationMode.NEGATIVE: 15}
 # Not among them: positive_data_acceptance. A valid request is often, rightly, refused
@@ -50,7 +50,7 @@ CHECKS = [
 def settings(database_url: str) -> Settings:
     # Random codes are unknown codes: with the default throttle the credential would be
     # locked out after 20 of them and every later till call would only test the 429.
-    # The throttle has its own tests (tests/till); here it is set out of reach.
+    # The throttle has its own tests (tests/ledger/till); here it is set out of reach.
     return make_settings(database_url, throttle_max_failures=1_000_000)
 
 

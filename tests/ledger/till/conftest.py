@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.support.factories import Merchant, make_merchant
-from tests.support.server import LedgerServer
+from harness.factories import Merchant, make_merchant
+from harness.ledger_app import LedgerServer
 
 
 @pytest.fixture

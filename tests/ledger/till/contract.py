@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, update
 
 from api.core.config import Settings
 from api.vouchers.models import Voucher
-from tests.support.factories import Merchant
+from harness.factories import Merchant
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_MEMBERS = {"type", "title", "status", "detail", "code"}

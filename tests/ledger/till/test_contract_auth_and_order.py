@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.conftest import ADMIN_TOKEN
-from tests.support.factories import Merchant
-from tests.till.contract import assert_ledger, created, ok, problem, unknown_code
+from harness.constants import ADMIN_TOKEN
+from harness.factories import Merchant
+from tests.ledger.till.contract import assert_ledger, created, ok, problem, unknown_code
 
 REALM = 'Basic realm="toggle"'
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from api.core.config import Settings
-from tests.support.factories import Merchant
-from tests.support.server import LedgerServer
-from tests.till.contract import (
+from harness.factories import Merchant
+from harness.ledger_app import LedgerServer
+from tests.ledger.till.contract import (
     DEFAULT_CARD_RANGE,
     VOUCHER_FIELDS,
     add_product,

@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
-from tests.support.factories import Merchant
-from tests.till.contract import assert_ledger, balance_of, created, ok, problem, unknown_code
+from harness.factories import Merchant
+from tests.ledger.till.contract import assert_ledger, balance_of, created, ok, problem, unknown_code
 
 
 def _replayed(first: httpx.Response, again: httpx.Response) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 
 from api.core.config import Settings
-from tests.support.factories import Merchant, make_merchant
-from tests.support.server import LedgerServer
-from tests.till.contract import (
+from harness.factories import Merchant, make_merchant
+from harness.ledger_app import LedgerServer
+from tests.ledger.till.contract import (
     MOVEMENT_FIELDS,
     add_product,
     assert_ledger,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from api.core.config import Settings
-from tests.support.factories import Merchant
-from tests.till.contract import (
+from harness.factories import Merchant
+from tests.ledger.till.contract import (
     MOVEMENT_FIELDS,
     add_product,
     assert_ledger,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import uuid
 
-from tests.support.factories import Merchant
-from tests.till.contract import (
+from harness.factories import Merchant
+from tests.ledger.till.contract import (
     MOVEMENT_FIELDS,
     assert_ledger,
     created,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from tests.support.factories import Merchant, make_merchant
-from tests.support.server import LedgerServer
-from tests.till.contract import (
+from harness.factories import Merchant, make_merchant
+from harness.ledger_app import LedgerServer
+from tests.ledger.till.contract import (
     DEFAULT_CARD_RANGE,
     VOUCHER_FIELDS,
     add_product,

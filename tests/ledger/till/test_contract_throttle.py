@@ -11,10 +11,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_TOKEN, make_settings
-from tests.support.factories import Merchant, make_merchant
-from tests.support.server import LedgerServer, serve_ledger
-from tests.till.contract import (
+from harness.constants import ADMIN_TOKEN
+from harness.factories import Merchant, make_merchant
+from harness.ledger_app import LedgerServer, make_settings, serve_ledger
+from tests.ledger.till.contract import (
     assert_ledger,
     bad_check_digit,
     created,

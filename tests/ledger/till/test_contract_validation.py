@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from tests.support.factories import Merchant
-from tests.till.contract import assert_ledger, created, problem
+from harness.factories import Merchant
+from tests.ledger.till.contract import assert_ledger, created, problem
 
 MISSING = object()
 BAD_JSON = [b"", b"{", b'{"store_id": "S", "amount": 10,', b"not json", b"\xff\xfe"]

@@ -1,4 +1,4 @@
-from tests.support.factories import Merchant
+from harness.factories import Merchant
 
 
 def test_sell_then_check_balance(merchant: Merchant) -> None:

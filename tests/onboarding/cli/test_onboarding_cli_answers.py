@@ -1,5 +1,6 @@
 """The `onboarding` command's answers that need no flow run: refused parameters, an
-unreachable Prefect server or ledger, and what a run's state means in words."""
+unreachable Prefect server or ledger, and what a run's state means in words. (An
+account the ledger does not have: tests/system/cli/test_onboarding_cli_ledger.py.)"""
 
 from __future__ import annotations
 
@@ -21,9 +22,8 @@ from flows.cli.starting import StartRequest, flow_parameters
 from flows.cli.store_id_entry import parse_entries
 from flows.cli.times import duration
 from flows.settings import get_settings
-from tests.conftest import ADMIN_TOKEN
-from tests.support.processes import free_port
-from tests.support.server import LedgerServer
+from harness.constants import ADMIN_TOKEN
+from harness.processes import free_port
 
 NOW = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
 POLARIS = ["--polaris-name", "Pat Polaris", "--polaris-email", "pat@polaris.example"]
@@ -98,16 +98,6 @@ def test_parameters_are_the_flows_own() -> None:
         {"name": "A", "address": "1 B St", "reference": "a"}
     ]
     assert flow_parameters(with_site)["product_id"] == 3
-
-
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-def test_start_refuses_an_account_the_ledger_does_not_have(
-    ledger: LedgerServer, ledger_at: Any
-) -> None:
-    ledger_at(ledger.url)
-    result = onboarding("start", "--account", "999", *POLARIS)
-    assert result.exit_code == 1, result.output
-    assert f"The ledger at {ledger.url} has no account 999." in result.stderr
 
 
 def test_an_unreachable_ledger_is_named(ledger_at: Any) -> None:

@@ -12,7 +12,7 @@ from flows.credentials_file import (
     pack_encrypted,
     unpack_encrypted,
 )
-from tests.support.polaris_file import SAMPLE_API_PASSWORD, sample_sheet
+from tests.onboarding.polaris_file import SAMPLE_API_PASSWORD, sample_sheet
 
 WZ_AES_METHOD = 99
 AES_EXTRA_ID = 0x9901

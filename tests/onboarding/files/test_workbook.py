@@ -14,7 +14,7 @@ from flows.credentials_file import (
     SheetSite,
     build_workbook,
 )
-from tests.support.polaris_file import SAMPLE_API_PASSWORD, SAMPLE_SITES, sample_sheet
+from tests.onboarding.polaris_file import SAMPLE_API_PASSWORD, SAMPLE_SITES, sample_sheet
 
 BLUE = LOCKED_FILL.start_color.rgb
 

@@ -1,4 +1,5 @@
-"""Fixtures for the messaging tests: a real SMTP server, the Twilio stand-in, settings."""
+"""Settings for the messaging tests (the SMTP server, Twilio stand-in and TLS
+fixtures come from harness.messaging_fixtures)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,9 @@ from typing import Any
 import pytest
 
 from flows.settings import OnboardingSettings
-from tests.support.smtp import SmtpServer, smtp_server, smtp_server_factory
-from tests.support.tls import loopback_tls
-from tests.support.twilio_standin import TwilioStandin, twilio_standin
-
-__all__ = ["loopback_tls", "smtp_server", "smtp_server_factory", "twilio_standin"]
-
-SettingsFactory = Callable[..., OnboardingSettings]
+from harness.smtp import SmtpServer
+from harness.twilio_standin import TwilioStandin
+from tests.onboarding.messaging.settings import SettingsFactory
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from email.message import EmailMessage
 from flows.credentials_file import build_workbook, new_file_password, pack_encrypted
 from flows.messaging.email import build_polaris_email
 from flows.settings import OnboardingSettings
-from tests.support.polaris_file import SAMPLE_SITES, sample_sheet
+from tests.onboarding.polaris_file import SAMPLE_SITES, sample_sheet
 
 MERCHANT = "The Crown Group"
 CONTACT = "Priya Shah"

@@ -10,8 +10,8 @@ from pathlib import Path
 from flows.credentials_file import unpack_encrypted
 from flows.messaging.email import build_email, send_email
 from flows.messaging.outbox import Outbox
-from tests.messaging.conftest import SettingsFactory
-from tests.messaging.polaris_mail import XLSX_NAME, ZIP_NAME, polaris_mail
+from tests.onboarding.messaging.polaris_mail import XLSX_NAME, ZIP_NAME, polaris_mail
+from tests.onboarding.messaging.settings import SettingsFactory
 
 
 def mode(path: Path) -> int:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from email.message import EmailMessage
 
 from flows.credentials_file import unpack_encrypted
-from tests.messaging.conftest import SettingsFactory
-from tests.messaging.polaris_mail import (
+from tests.onboarding.messaging.polaris_mail import (
     CONTACT,
     CONTACT_EMAIL,
     MERCHANT,
@@ -14,7 +13,8 @@ from tests.messaging.polaris_mail import (
     ZIP_NAME,
     polaris_mail,
 )
-from tests.support.polaris_file import SAMPLE_SITES
+from tests.onboarding.messaging.settings import SettingsFactory
+from tests.onboarding.polaris_file import SAMPLE_SITES
 
 
 def bodies(message: EmailMessage) -> tuple[str, str]:

@@ -10,9 +10,9 @@ from flows.credentials_file import unpack_encrypted
 from flows.messaging.email import build_email, send_email
 from flows.messaging.errors import DeliveryError, EmailDeliveryError
 from flows.settings import OnboardingSettings
-from tests.messaging.polaris_mail import CONTACT_EMAIL, XLSX_NAME, ZIP_NAME, polaris_mail
-from tests.support.smtp import SmtpServer
-from tests.support.tls import LoopbackTls
+from harness.smtp import SmtpServer
+from harness.tls import LoopbackTls
+from tests.onboarding.messaging.polaris_mail import CONTACT_EMAIL, XLSX_NAME, ZIP_NAME, polaris_mail
 
 SmtpSettings = Callable[..., OnboardingSettings]
 StartServer = Callable[..., SmtpServer]

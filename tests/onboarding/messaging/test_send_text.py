@@ -12,9 +12,9 @@ from twilio.http.http_client import TwilioHttpClient
 from flows.messaging.errors import DeliveryError, TextDeliveryError
 from flows.messaging.sms import RedirectingHttpClient, send_text, twilio_client
 from flows.settings import OnboardingSettings
-from tests.messaging.conftest import SettingsFactory
-from tests.support.processes import free_port
-from tests.support.twilio_standin import TwilioStandin
+from harness.processes import free_port
+from harness.twilio_standin import TwilioStandin
+from tests.onboarding.messaging.settings import SettingsFactory
 
 TwilioSettings = Callable[..., OnboardingSettings]
 TO = "+447700900123"

@@ -8,8 +8,8 @@ from jinja2 import UndefinedError
 from flows.messaging.email import build_failure_email, build_polaris_reminder
 from flows.messaging.sms import polaris_password_text
 from flows.templating import render
-from tests.messaging.conftest import SettingsFactory
-from tests.support.polaris_file import SAMPLE_SITES
+from tests.onboarding.messaging.settings import SettingsFactory
+from tests.onboarding.polaris_file import SAMPLE_SITES
 
 
 def test_a_missing_value_is_an_error_not_a_blank() -> None:

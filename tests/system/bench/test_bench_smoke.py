@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BACKENDS
+from harness.constants import BACKENDS, PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CALLS = ("balance", "redeem", "sell")
 
 
@@ -27,6 +26,10 @@ def test_smoke_run_prints_every_row_and_reconciles(tmp_path: Path) -> None:
         for k, v in os.environ.items()
         if not k.startswith(("LEDGER_", "ONBOARDING_", "PREFECT_"))
     }
+    # bench/ imports the harness, as scripts/bench lets it.
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(PROJECT_ROOT / "tests"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
     finished = subprocess.run(
         [
             sys.executable,

@@ -1,5 +1,7 @@
 """The store-ID form in a real browser: Debian's Chromium, headless, through the
-Prefect UI to a waiting onboarding, the way the onboarding team enters store IDs."""
+Prefect UI to a waiting onboarding, the way the onboarding team enters store IDs.
+A `prefect server start` with its UI, the flows runner and the ledger are this
+test's own (the fixtures in harness.browser_fixtures)."""
 
 from __future__ import annotations
 
@@ -12,38 +14,50 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.support.browser import headless_chromium
-from tests.support.prefect_env import FlowRunner, start_onboarding, wait_for_state
-from tests.support.prefect_ui import PrefectUiServer
+from harness.browser import headless_chromium
+from harness.ledger_process import LedgerService
+from harness.prefect_env import FlowRunner, start_onboarding, wait_for_state
+from harness.prefect_ui import PrefectUiServer
 
 SITES = [
     {"name": "The Crown, Soho", "address": "12 Dean Street, London", "reference": "crown-soho"},
     {"name": "The Anchor, Bristol", "address": "3 Harbourside, Bristol", "reference": "anchor"},
 ]
 STORE_IDS = {"The Crown, Soho": "PLR-100", "The Anchor, Bristol": "PLR-200"}
-POLARIS = {"name": "Pat Polaris", "email": "pat@polaris.example", "mobile": "+447700900123"}
 SUBMIT_ATTEMPTS = 3
 
-pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+pytestmark = pytest.mark.usefixtures("chromium_present")
 
 
 def test_store_ids_entered_in_the_prefect_ui(
+    ui_flows_runner: FlowRunner,
+    prefect_ui: PrefectUiServer,
+    fresh_ledger: LedgerService,
+    polaris: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    with fresh_ledger.admin() as admin:
+        _store_ids_entered(ui_flows_runner, prefect_ui, admin, polaris, tmp_path)
+
+
+def _store_ids_entered(
     flows_runner: FlowRunner,
     prefect_ui: PrefectUiServer,
     admin: httpx.Client,
+    polaris: dict[str, str],
     tmp_path: Path,
 ) -> None:
     account = admin.post("/admin/accounts", json={"name": "Crown Inns"}).json()
     admin.post(f"/admin/accounts/{account['id']}/products", json={"name": "Gift voucher"})
-    run_id = start_onboarding({"account_id": account["id"], "polaris": POLARIS, "sites": SITES})
-    wait_for_state(run_id, "PAUSED", timeout=60)
+    run_id = start_onboarding({"account_id": account["id"], "polaris": polaris, "sites": SITES})
+    wait_for_state(run_id, "PAUSED", timeout=180)
 
     form_shot = tmp_path / "store-id-form.png"
     with headless_chromium(tmp_path / "chromium-profile") as browser:
         page = browser.new_page()
         with _explained(page, tmp_path / "failure.png", form_shot, flows_runner, prefect_ui):
             _enter_store_ids(page, f"{prefect_ui.ui_url}/runs/flow-run/{run_id}", form_shot)
-            wait_for_state(run_id, "COMPLETED", timeout=60)
+            wait_for_state(run_id, "COMPLETED", timeout=180)
 
             onboarding = admin.get(
                 "/admin/onboardings", params={"account_id": account["id"]}

@@ -14,25 +14,20 @@ from typing import Any
 from uuid import UUID
 
 import httpx
-import pytest
 from click.testing import Result
 
-from tests.cli.conftest import OnboardingCli
-from tests.support.prefect_env import (
+from harness.prefect_env import (
     FlowRunner,
     PrefectServer,
     form_description,
     read_run,
     wait_for_state,
 )
+from harness.system_fixtures import OnboardingCli
 
 ONBOARDING = Path(sys.executable).with_name("onboarding")
-POLARIS = ["--polaris-name", "Pat Polaris", "--polaris-email", "pat@polaris.example"]
-POLARIS += ["--polaris-mobile", "+447700900123"]
 CROWN = "The Crown, Soho|12 Dean Street, London|crown-soho"
 ANCHOR = "The Anchor|3 Harbourside, Bristol|anchor"
-# The ledger is only a means here: SQLite is enough.
-pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 WAITING = re.compile(
     r"waiting for Polaris's store IDs since \d{4}-\d\d-\d\d \d\d:\d\d UTC \(\d+ (second|minute)s?\)"
@@ -42,13 +37,17 @@ WAITING = re.compile(
 def test_an_onboarding_from_start_to_finish_on_the_command_line(
     flows_runner: FlowRunner,
     prefect_server: PrefectServer,
-    admin: httpx.Client,
+    ledger_admin: httpx.Client,
     onboarding_cli: OnboardingCli,
+    polaris: dict[str, str],
 ) -> None:
+    admin = ledger_admin
     account = _merchant_with_a_mapped_site(admin)
+    contact = ["--polaris-name", polaris["name"], "--polaris-email", polaris["email"]]
+    contact += ["--polaris-mobile", polaris["mobile"]]
 
     started = onboarding_cli(
-        "start", "--account", str(account), *POLARIS, "--site", CROWN, "--site", ANCHOR
+        "start", "--account", str(account), *contact, "--site", CROWN, "--site", ANCHOR
     )
     assert started.exit_code == 0, started.output
     run_id = UUID(re.search(r"Run:\s+([0-9a-f-]{36})", started.stdout)[1])  # type: ignore[index]
@@ -68,8 +67,8 @@ def test_an_onboarding_from_start_to_finish_on_the_command_line(
         "add sites for Crown Inns",
         "create API user for Crown Inns",
         "build encrypted file for Crown Inns",
-        "email Polaris (pat@polaris.example) for Crown Inns",
-        "text password to +447700900123",
+        f"email Polaris ({polaris['email']}) for Crown Inns",
+        f"text password to {polaris['mobile']}",
     ):
         assert re.search(rf"Completed\s+{re.escape(stage)}", status.stdout), status.stdout
     assert "For sites:  The Crown, Soho" in status.stdout

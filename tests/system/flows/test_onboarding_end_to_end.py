@@ -1,15 +1,16 @@
 """A whole onboarding, the way it happens for real: the ledger on loopback, the real
-Prefect engine, a real SMTP server, the real twilio client against a stand-in."""
+Prefect engine, a real SMTP server, the real twilio client against a stand-in (the
+session's, shared with the other flow tests: this one keeps to its own account and
+Polaris contact)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import httpx
-import pytest
 
-from tests.flows.polaris_side import open_file, password_from_text, zip_attachment
-from tests.support.prefect_env import (
+from harness.ledger_process import LedgerService
+from harness.prefect_env import (
     FlowRunner,
     PrefectServer,
     artifact_data,
@@ -19,9 +20,9 @@ from tests.support.prefect_env import (
     submit_store_ids,
     wait_for_state,
 )
-from tests.support.server import LedgerServer
-from tests.support.smtp import SmtpServer
-from tests.support.twilio_standin import TwilioStandin
+from harness.smtp import SmtpServer
+from harness.twilio_standin import TwilioStandin
+from tests.system.flows.polaris_side import open_file, password_from_text, zip_attachment
 
 SITES = [
     {"name": "The Crown, Soho", "address": "12 Dean Street, London", "reference": "crown-soho"},
@@ -31,37 +32,38 @@ SITES = [
         "reference": "anchor-bristol",
     },
 ]
-POLARIS = {"name": "Pat Polaris", "email": "pat@polaris.example", "mobile": "+447700900123"}
-
-# The ledger's database is searched as a file, so this runs on SQLite.
-pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 
 def test_whole_onboarding(
     flows_runner: FlowRunner,
     prefect_server: PrefectServer,
-    ledger: LedgerServer,
-    admin: httpx.Client,
-    smtp_server: SmtpServer,
-    twilio_standin: TwilioStandin,
+    ledger_service: LedgerService,
+    ledger_admin: httpx.Client,
+    shared_smtp: SmtpServer,
+    shared_twilio: TwilioStandin,
+    polaris: dict[str, str],
     outbox: Path,
 ) -> None:
+    admin, ledger = ledger_admin, ledger_service
     account = admin.post("/admin/accounts", json={"name": "Crown Inns"}).json()
     product = admin.post(
         f"/admin/accounts/{account['id']}/products", json={"name": "Gift voucher"}
     ).json()
 
-    run_id = start_onboarding({"account_id": account["id"], "polaris": POLARIS, "sites": SITES})
+    run_id = start_onboarding({"account_id": account["id"], "polaris": polaris, "sites": SITES})
     wait_for_state(run_id, "PAUSED")
     run = read_run(run_id)
     assert run.name.startswith("onboard Crown Inns (")
 
     # Polaris's side: one email with the file, one text with its password.
-    assert len(smtp_server.messages) == 1 and len(twilio_standin.messages) == 1
-    email = smtp_server.messages[0]
-    assert email["To"] == POLARIS["email"]
-    text = twilio_standin.messages[0]
-    assert text.to == POLARIS["mobile"] and text.from_ == twilio_standin.from_number
+    emails, texts = shared_smtp.messages_to(polaris["email"]), shared_twilio.messages_to(
+        polaris["mobile"]
+    )
+    assert len(emails) == 1 and len(texts) == 1
+    email = emails[0]
+    assert email["To"] == polaris["email"]
+    text = texts[0]
+    assert text.to == polaris["mobile"] and text.from_ == shared_twilio.from_number
     file_password = password_from_text(text.body)
     _, zip_bytes = zip_attachment(email)
     polaris_file = open_file(zip_bytes, file_password)
@@ -131,9 +133,7 @@ def test_whole_onboarding(
         "Prefect's database": _folder_bytes(prefect_server.database_path.parent),
         "Prefect's home and result storage": _folder_bytes(flows_runner.home),
         "the flow processes' logs": flows_runner_log.encode(),
-        "the ledger's database": _folder_bytes(
-            Path(ledger.settings.database_url.split("///", 1)[1]).parent
-        ),
+        "the ledger's database": _folder_bytes(ledger.sqlite_path().parent),
         "the outbox": _folder_bytes(outbox),
         "the email": bytes(email),
     }

@@ -1,7 +1,9 @@
 """Past one machine: Prefect's server on PostgreSQL, the deployments of prefect.yaml
 (`prefect deploy --all`), and two process workers, each in a folder of its own as on
 a machine of its own, polling the `onboarding` work pool. An onboarding runs on them,
-holds no process while it waits for Polaris, and completes once resumed."""
+holds no process while it waits for Polaris, and completes once resumed. Everything
+but the SMTP server and the Twilio stand-in is this test's own, the ledger (on
+PostgreSQL too) included."""
 
 from __future__ import annotations
 
@@ -13,27 +15,45 @@ import httpx
 import pytest
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from tests.conftest import BACKENDS
-from tests.support.prefect_env import read_run, start_onboarding, submit_store_ids, wait_for_state
-from tests.support.prefect_workers import (
+from harness.constants import BACKENDS
+from harness.ledger_process import running_ledger
+from harness.postgres import empty_database
+from harness.prefect_env import read_run, start_onboarding, submit_store_ids, wait_for_state
+from harness.prefect_workers import (
     WORK_POOL,
     flow_run_processes,
     prefect_server_on_postgresql,
     process_worker,
 )
+from harness.smtp import SmtpServer
+from harness.system import flow_env_for
+from harness.twilio_standin import TwilioStandin
 
-POLARIS = {"name": "Pat Polaris", "email": "pat@polaris.example", "mobile": "+447700900123"}
 SITE = {"name": "The Lamb", "address": "9 Lamb Lane, Leeds", "reference": "lamb-1"}
 
 pytestmark = [
     pytest.mark.skipif("postgresql" not in BACKENDS, reason="Prefect's server runs on PostgreSQL"),
-    pytest.mark.parametrize("backend", ["postgresql"], indirect=True),
     pytest.mark.slow,
 ]
 
 
 def test_workers_on_the_work_pool_run_an_onboarding_on_prefect_on_postgresql(
-    admin: httpx.Client, flow_env: dict[str, str], tmp_path: Path
+    shared_smtp: SmtpServer,
+    shared_twilio: TwilioStandin,
+    polaris: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    with (
+        empty_database("postgresql", tmp_path) as database_url,
+        running_ledger(database_url, tmp_path / "ledger") as ledger,
+        ledger.admin() as admin,
+    ):
+        flow_env = flow_env_for(ledger, tmp_path / "outbox", shared_smtp, shared_twilio)
+        _run_on_the_work_pool(admin, flow_env, polaris, tmp_path)
+
+
+def _run_on_the_work_pool(
+    admin: httpx.Client, flow_env: dict[str, str], polaris: dict[str, str], tmp_path: Path
 ) -> None:
     account = admin.post("/admin/accounts", json={"name": "Lamb Taverns"}).json()["id"]
     admin.post(f"/admin/accounts/{account}/products", json={"name": "Gift voucher"})
@@ -47,7 +67,7 @@ def test_workers_on_the_work_pool_run_an_onboarding_on_prefect_on_postgresql(
             process_worker(server, tmp_path / "machine-b", "machine-b", flow_env) as worker_b,
             temporary_settings(updates={PREFECT_API_URL: server.api_url}),
         ):
-            run_id = start_onboarding({"account_id": account, "polaris": POLARIS, "sites": [SITE]})
+            run_id = start_onboarding({"account_id": account, "polaris": polaris, "sites": [SITE]})
             ran_in = _processes_until_paused(run_id)
             assert ran_in, "no flow-run process was seen while the run ran"
             assert read_run(run_id).work_pool_name == WORK_POOL
