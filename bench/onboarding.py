@@ -12,7 +12,7 @@ It runs in the flows' environment (``python -m bench.onboarding``, started by
 ``run_in_onboarding_environment`` from the benchmark's own, the ledger's), the ledger
 from its own environment, as in production: two deployables over HTTP.
 
-The flows are served and driven with the test suite's helpers (tests/support/
+The flows are served and driven with the test suite's helpers (tests/harness/
 prefect_env.py), so the benchmark starts and resumes runs exactly as the tests do.
 """
 
@@ -38,7 +38,7 @@ import httpx
 import psutil
 
 from bench.servers import ledger_command, ledger_python, serve
-from tests.support.processes import free_port
+from harness.processes import free_port
 
 Log = Callable[[str], None]
 WORKSPACE = Path(__file__).resolve().parents[1]
@@ -157,7 +157,7 @@ def run_onboarding(
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         }
     )
-    from tests.support.prefect_env import PrefectServer, serve_flows
+    from harness.prefect_env import PrefectServer, serve_flows
 
     admin_token = secrets.token_urlsafe(32)
     database_url = f"sqlite:///{folder / 'ledger.sqlite3'}"
@@ -262,7 +262,7 @@ def _sites(count: int, tag: str) -> list[dict[str, str]]:
 
 
 def _time_one(admin: httpx.Client, sites: int, runner_pid: int) -> Timing:
-    from tests.support.prefect_env import start_onboarding, submit_store_ids, wait_for_state
+    from harness.prefect_env import start_onboarding, submit_store_ids, wait_for_state
 
     tag = secrets.token_hex(3)
     account_id = _new_account(admin, f"Bench {sites} sites {tag}")
@@ -331,7 +331,7 @@ def _verification(admin: httpx.Client, account_id: int) -> tuple[str, int]:
     that answered as the contract says (from the run's verification table)."""
     import json
 
-    from tests.support.prefect_env import artifact_data
+    from harness.prefect_env import artifact_data
 
     onboarding = admin.get("/admin/onboardings", params={"account_id": account_id}).json()[0]
     table = artifact_data(f"onboarding-{onboarding['id']}-verification")
@@ -340,7 +340,7 @@ def _verification(admin: httpx.Client, account_id: int) -> tuple[str, int]:
 
 
 def _state(run_id: UUID) -> str | None:
-    from tests.support.prefect_env import read_run
+    from harness.prefect_env import read_run
 
     run = read_run(run_id)
     return run.state.type.value if run.state else None
@@ -349,7 +349,7 @@ def _state(run_id: UUID) -> str | None:
 def _fill_waiting_room(admin: httpx.Client, count: int) -> list[UUID]:
     """``count`` onboardings, each of its own merchant, all waiting for store IDs;
     started in batches so that no more than BATCH run processes exist at once."""
-    from tests.support.prefect_env import start_onboarding, wait_for_state
+    from harness.prefect_env import start_onboarding, wait_for_state
 
     run_ids: list[UUID] = []
     while len(run_ids) < count:

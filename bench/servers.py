@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.processes import stop_process_group, wait_for_health
+from harness.processes import stop_process_group, wait_for_health
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 

@@ -27,7 +27,7 @@ from bench.reconcile import (
     snapshot,
 )
 from bench.servers import bare_command, ledger_command, serve
-from tests.support.processes import free_port
+from harness.processes import free_port
 
 KINDS = ("balance", "redeem", "sell")
 Log = Callable[[str], None]

@@ -2,9 +2,10 @@
 worker would) when the flow reaches the named point.
 
 Armed by ``ONBOARDING_FAILPOINT=<name>``, or by a file named in
-``ONBOARDING_FAILPOINT_FILE`` holding the name; the file is removed as it fires, so
-the next attempt runs through. Names are stage boundaries, e.g.
-``after:create_api_user``.
+``ONBOARDING_FAILPOINT_FILE`` holding one failpoint a line; a line fires once and is
+removed as it fires, so the next attempt runs through. Names are stage boundaries,
+e.g. ``after:create_api_user``. A line ``<name> account=<id>`` fires only in a run
+onboarding that account, so tests sharing one runner cannot trip each other's.
 """
 
 from __future__ import annotations
@@ -21,11 +22,40 @@ def reached(name: str) -> None:
     if os.environ.get(ENV) == name:
         os._exit(EXIT_CODE)
     armed = os.environ.get(FILE_ENV)
-    if armed:
-        path = Path(armed)
-        try:
-            if path.read_text().strip() == name:
-                path.unlink()
-                os._exit(EXIT_CODE)
-        except FileNotFoundError:
-            return
+    if not armed:
+        return
+    path = Path(armed)
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return
+    for index, line in enumerate(lines):
+        if _fires(line, name):
+            _disarm(path, lines[:index] + lines[index + 1 :])
+            os._exit(EXIT_CODE)
+
+
+def _fires(line: str, name: str) -> bool:
+    point, _, scope = line.strip().partition(" ")
+    if point != name:
+        return False
+    scope = scope.strip()
+    if not scope:
+        return True
+    key, _, value = scope.partition("=")
+    return key == "account" and value.strip() == str(_account_id())
+
+
+def _account_id() -> object:
+    from prefect import runtime
+
+    return runtime.flow_run.parameters.get("account_id")
+
+
+def _disarm(path: Path, rest: list[str]) -> None:
+    if not rest:
+        path.unlink(missing_ok=True)
+        return
+    spare = path.with_name(f"{path.name}.{os.getpid()}")
+    spare.write_text("".join(f"{line}\n" for line in rest))
+    os.replace(spare, path)
