@@ -5,21 +5,35 @@
 - ``tests/system``: the flows against a running ledger, which runs in a child process
   (``harness.ledger_process``), so these import no ``api`` either.
 
-HARNESS_SUITES (default "ledger,onboarding,system") says which parts this run
-collects, and so which of the harness's fixture plugins it loads: the ledger's
-environment runs ``ledger``, the onboarding environment ``onboarding,system``.
+HARNESS_SUITES says which parts this run collects, and so which of the harness's
+fixture plugins it loads; by default, the parts this environment has installed what
+they need for: the ledger's (.venv-ledger) ``ledger``, the onboarding environment
+(.venv) ``onboarding,system``.
 ``tests/test_separation.py`` checks that each part imports only what its environment
 has.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 
 SUITES = {"ledger", "onboarding", "system"}
-chosen = {
-    s.strip() for s in os.environ.get("HARNESS_SUITES", ",".join(sorted(SUITES))).split(",")
-}
+
+
+def _installed(distribution: str) -> bool:
+    try:
+        importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+# By default, what this environment can run: the ledger's (.venv-ledger) its own part,
+# the onboarding one (.venv) the other two.
+_DEFAULT = ["ledger"] if _installed("ledger") else []
+_DEFAULT += ["onboarding", "system"] if _installed("onboarding") else []
+chosen = {s.strip() for s in os.environ.get("HARNESS_SUITES", ",".join(_DEFAULT)).split(",")}
 if unknown := chosen - SUITES - {""}:
     raise SystemExit(f"HARNESS_SUITES: unknown {sorted(unknown)}; choose from {sorted(SUITES)}")
 

@@ -56,8 +56,9 @@ def test_whole_onboarding(
     assert run.name.startswith("onboard Crown Inns (")
 
     # Polaris's side: one email with the file, one text with its password.
-    emails, texts = shared_smtp.messages_to(polaris["email"]), shared_twilio.messages_to(
-        polaris["mobile"]
+    emails, texts = (
+        shared_smtp.messages_to(polaris["email"]),
+        shared_twilio.messages_to(polaris["mobile"]),
     )
     assert len(emails) == 1 and len(texts) == 1
     email = emails[0]

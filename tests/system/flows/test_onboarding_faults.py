@@ -84,7 +84,9 @@ def test_twilio_error_is_retried_then_fails_clearly(
     assert onboarding["status"] == "failed" and "20500" in onboarding["failure_reason"]
     # The people involved are told; the undelivered credential is what the next attempt revokes.
     failure_mails = [
-        m for m in shared_smtp.messages_to(polaris["email"]) if "failed" in str(m["Subject"]).lower()
+        m
+        for m in shared_smtp.messages_to(polaris["email"])
+        if "failed" in str(m["Subject"]).lower()
     ]
     assert len(failure_mails) == 1
     assert NOTIFY_EMAIL in str(failure_mails[0]["To"])
