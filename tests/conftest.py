@@ -17,16 +17,17 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import sysconfig
 
 SUITES = {"ledger", "onboarding", "system"}
 
 
 def _installed(distribution: str) -> bool:
-    try:
-        importlib.metadata.distribution(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return False
-    return True
+    # In this environment's site-packages only: an editable install leaves a
+    # NAME.egg-info at the workspace root, which is on sys.path in every environment.
+    site_packages = sysconfig.get_paths()["purelib"]
+    found = importlib.metadata.distributions(name=distribution, path=[site_packages])
+    return next(iter(found), None) is not None
 
 
 # By default, what this environment can run: the ledger's (.venv-ledger) its own part,
