@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from harness.constants import BACKENDS, PROJECT_ROOT
+from harness.ledger_process import ledger_python
 
 CALLS = ("balance", "redeem", "sell")
 
@@ -26,13 +26,10 @@ def test_smoke_run_prints_every_row_and_reconciles(tmp_path: Path) -> None:
         for k, v in os.environ.items()
         if not k.startswith(("LEDGER_", "ONBOARDING_", "PREFECT_"))
     }
-    # bench/ imports the harness, as scripts/bench lets it.
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(PROJECT_ROOT / "tests"), *filter(None, [os.environ.get("PYTHONPATH")])]
-    )
     finished = subprocess.run(
         [
-            sys.executable,
+            # The benchmark runs in the ledger's environment, as scripts/bench runs it.
+            ledger_python(),
             "-m",
             "bench",
             "--smoke",

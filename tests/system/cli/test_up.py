@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from harness.constants import PROJECT_ROOT
+from harness.ledger_process import ledger_python
 from harness.processes import free_port
 
 ONBOARDING = Path(sys.executable).with_name("onboarding")
@@ -227,7 +228,7 @@ def test_a_half_migrated_ledger_stops_up_with_the_reason(tmp_path: Path) -> None
     var.mkdir()
     database = var / "ledger.sqlite3"
     subprocess.run(
-        [str(Path(sys.executable).with_name("ledger")), "migrate"],
+        [ledger_python(), "-m", "api.cli", "migrate"],
         env={**_without_settings(os.environ), "LEDGER_DATABASE_URL": f"sqlite:///{database}"},
         check=True,
         capture_output=True,
