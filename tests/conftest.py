@@ -9,7 +9,7 @@ HARNESS_SUITES says which parts this run collects, and so which of the harness's
 fixture plugins it loads; by default, the parts this environment has installed what
 they need for: the ledger's (.venv-ledger) ``ledger``, the onboarding environment
 (.venv) ``onboarding,system``.
-``tests/test_separation.py`` checks that each part imports only what its environment
+``tests/system/test_suite_layout.py`` checks that each part imports only what its environment
 has.
 """
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 # The harness modules that import the ledger's code, for tests/ledger only.
 LEDGER_ONLY_HARNESS = {"harness.databases", "harness.ledger_app", "harness.ledger_fixtures"}
 # What each part may not import, by top-level name (or harness module).
