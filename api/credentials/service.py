@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -48,10 +47,13 @@ def parse_basic(authorization: str | None) -> tuple[str, str]:
     if scheme.lower() != "basic" or not encoded:
         raise Unauthorized("HTTP Basic credentials are required.")
     try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+        # The header arrives as latin-1 text: anything outside ASCII cannot be base64
+        # (b64decode raises a plain ValueError for it, binascii.Error for bad base64).
+        decoded = base64.b64decode(encoded.strip().encode("ascii"), validate=True)
+        text = decoded.decode("utf-8")
+    except (ValueError, UnicodeError):
         raise Unauthorized("The Basic credentials could not be read.") from None
-    username, separator, password = decoded.partition(":")
+    username, separator, password = text.partition(":")
     if not separator:
         raise Unauthorized("The Basic credentials could not be read.")
     return username, password
