@@ -54,7 +54,9 @@ def parse_basic(authorization: str | None) -> tuple[str, str]:
     except (ValueError, UnicodeError):
         raise Unauthorized("The Basic credentials could not be read.") from None
     username, separator, password = text.partition(":")
-    if not separator:
+    # A NUL names no credential of ours (they are printable), and PostgreSQL refuses it
+    # in a query parameter (a 500): refused here, the same on every backend.
+    if not separator or "\x00" in text:
         raise Unauthorized("The Basic credentials could not be read.")
     return username, password
 

@@ -71,3 +71,23 @@ def test_basic_credentials_that_are_not_utf8_get_401(
     code = created(merchant.sell(500))["code"]
     caplog.set_level(logging.INFO)
     _all_unauthorized(_calls(merchant, code, header), caplog)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b"x\x00y:pw", id="NUL in username"),
+        pytest.param(b"\x00:pw", id="username NUL only"),
+        pytest.param(b"user:p\x00w", id="NUL in password"),
+    ],
+)
+def test_basic_credentials_with_nul_get_401(
+    merchant: Merchant, raw: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    code = created(merchant.sell(500))["code"]
+    caplog.set_level(logging.INFO)
+    _all_unauthorized(_calls(merchant, code, _basic(raw)), caplog)
+    # The real user's name with a NUL appended is no way in either.
+    nul_password = merchant.username.encode() + b":" + merchant.password.encode() + b"\x00"
+    _all_unauthorized(_calls(merchant, code, _basic(nul_password)), caplog)
+    assert base64.b64encode(b"x\x00y:pw") == b"eAB5OnB3"
