@@ -201,6 +201,12 @@ def reverse(
             delta = -voucher.balance
         else:
             delta = -target.amount
+        cap = caller.balance_cap
+        if cap is not None and delta > 0 and voucher.balance + delta > cap:
+            # The cap is a hard limit: undoing a redemption may not break it either.
+            raise BalanceLimitExceeded(
+                f"A voucher on this account may hold at most {cap}; it holds {voucher.balance}."
+            )
         transaction_id = _record(
             session, voucher, site_id, EntryKind.REVERSAL, delta, request.reference, reverses=target
         )
