@@ -1,7 +1,7 @@
 """Exactly-once answers to till writes.
 
-Each write does its work and then records its answer under its (account, store,
-reference), in the same transaction, with one insert that does nothing when the
+Each write does its work and then records its answer under its (account, store ID as
+the till sent it, reference), in the same transaction, with one insert that does nothing when the
 reference already has a record. When it has (a retry, or a twin that arrived while
 the first was in flight and waited for it: PostgreSQL on the unique index or the
 voucher's row lock, SQLite on the write lock), the work is rolled back and the first
@@ -49,6 +49,7 @@ def run_once(
     session: Session,
     *,
     account_id: int,
+    store_id: str,
     site_id: int,
     reference: str,
     fingerprint: str,
@@ -63,12 +64,14 @@ def run_once(
         payload = refusal.problem()
         status = refusal.status
     body = json.dumps(payload, separators=(",", ":"))
-    if repository.record(session, account_id, site_id, reference, fingerprint, status, body):
+    if repository.record(
+        session, account_id, store_id, site_id, reference, fingerprint, status, body
+    ):
         return TillOutcome(status, body, replayed=False)
 
     # Answered before: undo this call's work, and give the first answer again.
     session.rollback()
-    first = repository.get(session, account_id, site_id, reference)
+    first = repository.get(session, account_id, store_id, reference)
     if first.request_hash != fingerprint:
         raise IdempotencyConflict(
             "This reference was already used at this store for a different request."

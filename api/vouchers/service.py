@@ -304,6 +304,7 @@ def _once(
     return run_once(
         session,
         account_id=caller.account_id,
+        store_id=request.store_id,
         site_id=site_id,
         reference=request.reference,
         fingerprint=request_fingerprint(operation_name, request, code=code),
