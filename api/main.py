@@ -15,6 +15,7 @@ from api.core.config import Settings, get_settings
 from api.core.context import LedgerContext
 from api.core.logging import install_masking
 from api.credentials.endpoints import router as credentials_router
+from api.credentials.gate import TillRequestGate
 from api.merchants.endpoints import router as merchants_router
 from api.onboardings.endpoints import router as onboardings_router
 from api.vouchers.admin_endpoints import router as vouchers_admin_router
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Gift-card ledger", version="1.0.0", description=DESCRIPTION, lifespan=lifespan
     )
     problems.install(app)
+    app.add_middleware(TillRequestGate)
     app.include_router(till_router)
     app.include_router(merchants_router)
     app.include_router(credentials_router)

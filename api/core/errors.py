@@ -5,6 +5,7 @@ them into RFC 9457 problem details. ``code`` is the stable, machine-readable par
     ├── Unauthorized                 401 unauthorized
     ├── TooManyAttempts              429 too_many_attempts   (+ Retry-After)
     ├── InvalidRequest               422 invalid_request
+    ├── RequestTooLarge              413 request_too_large
     ├── UnknownStore                 403 unknown_store
     ├── NotFound                     404
     │   ├── VoucherNotFound              voucher_not_found   (counts for the throttle)
@@ -65,6 +66,10 @@ class TooManyAttempts(LedgerError):
 
 class InvalidRequest(LedgerError):
     status, code, title = 422, "invalid_request", "Invalid request"
+
+
+class RequestTooLarge(LedgerError):
+    status, code, title = 413, "request_too_large", "Request too large"
 
 
 class UnknownStore(LedgerError):

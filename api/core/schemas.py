@@ -74,6 +74,7 @@ _DESCRIPTIONS = {
     401: "Missing, wrong or revoked credential (unauthorized).",
     403: "The store ID is not one of this account's (unknown_store).",
     404: "Not found (voucher_not_found, product_not_found, transaction_not_found, ...).",
+    413: "The body is over 64 KB (request_too_large).",
     409: "Refused (insufficient_funds, voucher_expired, voucher_cancelled, "
     "balance_limit_exceeded, voucher_in_use, already_reversed, not_reversible, "
     "idempotency_conflict, ...).",

@@ -38,7 +38,7 @@ _REPLAY_HEADER = {
 def _write_responses(model: type) -> dict[int | str, dict[str, object]]:
     return {
         201: {"model": model, "headers": _REPLAY_HEADER},
-        **problem_responses(401, 403, 404, 409, 422, 429),
+        **problem_responses(401, 403, 404, 409, 413, 422, 429),
     }
 
 
