@@ -43,7 +43,11 @@ async def _ledger_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, LedgerError)
     caller = getattr(request.state, "till_caller", None)
     if isinstance(error, VoucherNotFound) and caller is not None:
-        await run_in_threadpool(record_failure, request.app.state.ledger, caller.user_id)
+        try:
+            await run_in_threadpool(record_failure, request.app.state.ledger, caller.user_id)
+        except TooManyAttempts as throttled:
+            # Parallel look-ups used up the allowance first: this one is not a 404.
+            return problem_response(throttled, request)
     return problem_response(error, request)
 
 
