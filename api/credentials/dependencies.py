@@ -77,7 +77,7 @@ class TillCall:
         """A write session (the route commits it) and the caller at ``store_id``."""
         if self.context.db.writes_lock_database:
             # SQLite: a write transaction holds the database's one write lock from its
-            # start, so the caller is identified before it (a first call's argon2
+            # start, so the caller is identified before it (a legacy credential's argon2
             # verification must not keep every other till waiting).
             caller = identify_till_caller(self.request, store_id)
             with self.context.db.writer() as session:

@@ -90,9 +90,11 @@ def authenticate(
         max_failures=context.settings.throttle_max_failures,
         voucher_code=voucher_code,
     )
-    if found is None:
+    # The same work whatever the username names (nothing, a revoked user, a real one):
+    # one digest and one constant-time comparison, so timing tells nothing.
+    if not _password_matches(context, found, password) or found is None:
         raise Unauthorized("Unknown or revoked credential.")
-    if found.revoked_at is not None or not _password_matches(context, found, password):
+    if found.revoked_at is not None:
         raise Unauthorized("Unknown or revoked credential.")
     caller = TillCaller(
         user_id=found.user_id,
@@ -106,15 +108,26 @@ def authenticate(
     return Authenticated(caller, found.throttling_failure_at, found.voucher)
 
 
-def _password_matches(context: LedgerContext, found: Credential, password: str) -> bool:
+def _password_matches(context: LedgerContext, found: Credential | None, password: str) -> bool:
+    stored = found.password_hash if found is not None else None
+    if found is None or stored is None or passwords.is_digest(stored):
+        return passwords.digest_matches(password, stored)
+    # A row from before digests: argon2, once per process (then cached), and on its
+    # first success the row's hash is replaced by the digest.
+    if found.revoked_at is not None:
+        return passwords.digest_matches(password, None)
     cache = context.verified_credentials
-    if cache.is_verified(found.user_id, password, found.password_hash):
-        return True
-    try:
-        context.hasher.verify(found.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-    cache.remember(found.user_id, password, found.password_hash)
+    if not cache.is_verified(found.user_id, password, stored):
+        try:
+            context.hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+        cache.remember(found.user_id, password, stored)
+    with context.db.writer() as session:
+        repository.replace_password_hash(
+            session, found.user_id, old=stored, new=passwords.digest(password)
+        )
+        session.commit()
     return True
 
 
@@ -132,7 +145,7 @@ def create(
     user = IntegrationUser(
         account_id=account_id,
         username=passwords.new_username(account_id),
-        password_hash=context.hasher.hash(password),
+        password_hash=passwords.digest(password),
         label=label,
         created_at=utcnow(),
     )
