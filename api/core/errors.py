@@ -23,6 +23,8 @@ them into RFC 9457 problem details. ``code`` is the stable, machine-readable par
     │   ├── AlreadyReversed              already_reversed
     │   └── NotReversible                not_reversible
     ├── IdempotencyConflict          409 idempotency_conflict (never recorded)
+    ├── Unavailable                  503 unavailable         (+ Retry-After; the database
+    │                                                          could not be reached)
     └── Conflict                     409, admin-side conflicts (store IDs, site references)
 """
 
@@ -143,6 +145,14 @@ class NotReversible(Refusal):
 
 class IdempotencyConflict(LedgerError):
     status, code, title = 409, "idempotency_conflict", "Reference reused with another request"
+
+
+class Unavailable(LedgerError):
+    status, code, title = 503, "unavailable", "Temporarily unavailable"
+
+    def __init__(self, detail: str, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class Conflict(LedgerError):

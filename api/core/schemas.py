@@ -80,4 +80,6 @@ _DESCRIPTIONS = {
     "idempotency_conflict, ...).",
     422: "Malformed request (invalid_request).",
     429: "Too many failed look-ups on this credential (too_many_attempts).",
+    503: "The database could not be reached for a moment; nothing changed, retry with "
+    "the same reference (unavailable, with Retry-After).",
 }

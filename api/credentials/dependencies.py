@@ -19,6 +19,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from api.core.context import LedgerContext
+from api.core.db import read_once_more
 from api.core.types import utcnow
 from api.credentials.service import TillCaller, authenticate
 from api.throttle import service as throttle
@@ -52,9 +53,13 @@ def identify_till_caller(request: Request, store_id: str | None = None) -> TillC
     """The caller, on a read session of its own (also for error handlers that answer
     before the route ran, e.g. for unreadable JSON)."""
     context: LedgerContext = request.app.state.ledger
-    with context.db.reader() as session:
-        caller, _ = _identify(request, context, session, store_id)
-        return caller
+
+    def read() -> TillCaller:
+        with context.db.reader() as session:
+            caller, _ = _identify(request, context, session, store_id)
+            return caller
+
+    return read_once_more(read)
 
 
 @dataclass(frozen=True)
@@ -69,8 +74,12 @@ class TillCall:
     ) -> tuple[TillCaller, VoucherView | None]:
         """The caller at ``store_id`` and its account's voucher ``code`` (normalised;
         None: no voucher), read together: a balance check's one statement."""
-        with self.context.db.reader() as session:
-            return _identify(self.request, self.context, session, store_id, voucher_code=code)
+
+        def read() -> tuple[TillCaller, VoucherView | None]:
+            with self.context.db.reader() as session:
+                return _identify(self.request, self.context, session, store_id, voucher_code=code)
+
+        return read_once_more(read)
 
     @contextmanager
     def writing(self, store_id: str) -> Iterator[tuple[Session, TillCaller]]:

@@ -14,13 +14,14 @@ read, and a chunked body is counted as it streams in.
 
 from __future__ import annotations
 
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.core.errors import LedgerError, RequestTooLarge
-from api.core.problems import TILL_PREFIX, problem_response
+from api.core.problems import TILL_PREFIX, problem_response, unavailable
 from api.credentials.dependencies import identify_till_caller
 
 MAX_BODY_BYTES = 64 * 1024
@@ -54,6 +55,13 @@ class TillRequestGate:
             return
         except _Disconnected:
             return  # nobody to answer, and nothing for the app to do
+        except DBAPIError as error:
+            # Outside the app's exception handlers (this runs before it): the same 503.
+            problem = unavailable(error)
+            if problem is None:
+                raise
+            await problem_response(problem, request)(scope, receive, send)
+            return
         await self.app(scope, _replay(body, receive), send)
 
     async def _read_body(self, receive: Receive) -> bytes:

@@ -38,14 +38,14 @@ _REPLAY_HEADER = {
 def _write_responses(model: type) -> dict[int | str, dict[str, object]]:
     return {
         201: {"model": model, "headers": _REPLAY_HEADER},
-        **problem_responses(401, 403, 404, 409, 413, 422, 429),
+        **problem_responses(401, 403, 404, 409, 413, 422, 429, 503),
     }
 
 
 @router.get(
     "/{code}",
     response_model=VoucherOut,
-    responses=problem_responses(401, 403, 404, 422, 429),
+    responses=problem_responses(401, 403, 404, 422, 429, 503),
     summary="Check balance",
 )
 def check_balance(
