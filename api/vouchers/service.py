@@ -126,7 +126,13 @@ def sell(session: Session, caller: TillCaller, request: SellRequest) -> TillOutc
             created_at=now,
         )
         transaction_id = _record(
-            session, voucher, site_id, EntryKind.SALE, request.amount, request.reference
+            session,
+            voucher,
+            site_id,
+            request.store_id,
+            EntryKind.SALE,
+            request.amount,
+            request.reference,
         )
         return SaleOut(**voucher_out(voucher, now).model_dump(), transaction_id=transaction_id)
 
@@ -148,7 +154,13 @@ def redeem(session: Session, caller: TillCaller, code: str, request: RedeemReque
                 )
             taken = voucher.balance
         transaction_id = _record(
-            session, voucher, site_id, EntryKind.REDEMPTION, -taken, request.reference
+            session,
+            voucher,
+            site_id,
+            request.store_id,
+            EntryKind.REDEMPTION,
+            -taken,
+            request.reference,
         )
         return _movement(voucher, transaction_id, taken)
 
@@ -167,7 +179,13 @@ def load(session: Session, caller: TillCaller, code: str, request: LoadRequest) 
                 f"A voucher on this account may hold at most {cap}; it holds {voucher.balance}."
             )
         transaction_id = _record(
-            session, voucher, site_id, EntryKind.LOAD, request.amount, request.reference
+            session,
+            voucher,
+            site_id,
+            request.store_id,
+            EntryKind.LOAD,
+            request.amount,
+            request.reference,
         )
         return _movement(voucher, transaction_id, request.amount)
 
@@ -208,7 +226,14 @@ def reverse(
                 f"A voucher on this account may hold at most {cap}; it holds {voucher.balance}."
             )
         transaction_id = _record(
-            session, voucher, site_id, EntryKind.REVERSAL, delta, request.reference, reverses=target
+            session,
+            voucher,
+            site_id,
+            request.store_id,
+            EntryKind.REVERSAL,
+            delta,
+            request.reference,
+            reverses=target,
         )
         return ReversalOut(
             transaction_id=transaction_id,
@@ -257,6 +282,7 @@ def _record(
     session: Session,
     voucher: LockedVoucher,
     site_id: int,
+    store_id: str,
     kind: EntryKind,
     amount: int,
     reference: str,
@@ -273,6 +299,7 @@ def _record(
         voucher_id=voucher.id,
         account_id=voucher.account_id,
         site_id=site_id,
+        store_id=store_id,
         kind=kind,
         amount=amount,
         reference=reference,
