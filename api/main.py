@@ -19,6 +19,7 @@ from api.credentials.endpoints import router as credentials_router
 from api.credentials.gate import TillRequestGate
 from api.merchants.endpoints import router as merchants_router
 from api.onboardings.endpoints import router as onboardings_router
+from api.reversals.endpoints import router as reversals_router
 from api.vouchers.admin_endpoints import router as vouchers_admin_router
 from api.vouchers.endpoints import router as till_router
 
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.add_middleware(TillRequestGate)
     app.include_router(till_router)
+    app.include_router(reversals_router)
     app.include_router(merchants_router)
     app.include_router(credentials_router)
     app.include_router(vouchers_admin_router)

@@ -23,6 +23,8 @@ them into RFC 9457 problem details. ``code`` is the stable, machine-readable par
     │   ├── AlreadyReversed              already_reversed
     │   └── NotReversible                not_reversible
     ├── IdempotencyConflict          409 idempotency_conflict (never recorded)
+    ├── TransactionVoided            409 transaction_voided  (the reference was voided
+    │                                                          before the ledger got it)
     ├── Unavailable                  503 unavailable         (+ Retry-After; the database
     │                                                          could not be reached)
     └── Conflict                     409, admin-side conflicts (store IDs, site references)
@@ -145,6 +147,14 @@ class NotReversible(Refusal):
 
 class IdempotencyConflict(LedgerError):
     status, code, title = 409, "idempotency_conflict", "Reference reused with another request"
+
+
+class TransactionVoided(LedgerError):
+    """A request whose reference the till voided (POST /v1/reversals) before the ledger
+    received it: it moves nothing. The void's record answers it, so it is not recorded
+    again."""
+
+    status, code, title = 409, "transaction_voided", "Transaction voided"
 
 
 class Unavailable(LedgerError):

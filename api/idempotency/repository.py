@@ -63,3 +63,14 @@ def get(session: Session, account_id: int, store_id: str, reference: str) -> Ide
             IdempotencyRecord.reference == reference,
         )
     ).scalar_one()
+
+
+def request_hash(session: Session, account_id: int, store_id: str, reference: str) -> str | None:
+    """The record's request hash (``service.VOIDED`` for a tombstone), None: no record."""
+    return session.execute(
+        select(IdempotencyRecord.request_hash).where(
+            IdempotencyRecord.account_id == account_id,
+            IdempotencyRecord.store_id == store_id,
+            IdempotencyRecord.reference == reference,
+        )
+    ).scalar_one_or_none()

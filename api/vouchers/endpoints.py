@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from api.core.responses import commit_and_answer
-from api.core.schemas import StoreId, problem_responses
+from api.core.schemas import StoreId, problem_responses, write_responses
 from api.credentials.dependencies import TillDep
 from api.vouchers import service
 from api.vouchers.schemas import (
@@ -27,19 +27,6 @@ Code = Annotated[
     str,
     Path(description="The 19-digit card number; spaces and dashes are ignored."),
 ]
-_REPLAY_HEADER = {
-    "Idempotent-Replayed": {
-        "description": "`true` when this is the stored answer to an earlier identical request.",
-        "schema": {"type": "string"},
-    }
-}
-
-
-def _write_responses(model: type) -> dict[int | str, dict[str, object]]:
-    return {
-        201: {"model": model, "headers": _REPLAY_HEADER},
-        **problem_responses(401, 403, 404, 409, 413, 422, 429, 503),
-    }
 
 
 @router.get(
@@ -61,7 +48,7 @@ def check_balance(
     "",
     status_code=201,
     response_model=SaleOut,
-    responses=_write_responses(SaleOut),
+    responses=write_responses(SaleOut),
     summary="Sell a voucher at the till",
 )
 def sell(body: SellRequest, till: TillDep) -> Response:
@@ -73,7 +60,7 @@ def sell(body: SellRequest, till: TillDep) -> Response:
     "/{code}/redeem",
     status_code=201,
     response_model=MovementOut,
-    responses=_write_responses(MovementOut),
+    responses=write_responses(MovementOut),
     summary="Redeem",
 )
 def redeem(code: Code, body: RedeemRequest, till: TillDep) -> Response:
@@ -85,7 +72,7 @@ def redeem(code: Code, body: RedeemRequest, till: TillDep) -> Response:
     "/{code}/load",
     status_code=201,
     response_model=MovementOut,
-    responses=_write_responses(MovementOut),
+    responses=write_responses(MovementOut),
     summary="Top up (load)",
 )
 def load(code: Code, body: LoadRequest, till: TillDep) -> Response:
@@ -97,7 +84,7 @@ def load(code: Code, body: LoadRequest, till: TillDep) -> Response:
     "/{code}/reverse",
     status_code=201,
     response_model=ReversalOut,
-    responses=_write_responses(ReversalOut),
+    responses=write_responses(ReversalOut),
     summary="Reverse",
 )
 def reverse(code: Code, body: ReverseRequest, till: TillDep) -> Response:

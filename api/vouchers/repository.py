@@ -40,19 +40,24 @@ class LockedVoucher:
 # The till writes' statements, built once and run on the session's connection (as in
 # credentials.repository): the ORM's unit of work cost more CPU than everything else
 # in a redemption.
+_LOCKED_COLUMNS = (
+    Voucher.id,
+    Voucher.account_id,
+    Voucher.code,
+    Voucher.balance,
+    Voucher.currency,
+    Voucher.expires_at,
+    Voucher.cancelled_at,
+)
 _LOCK = (
-    select(
-        Voucher.id,
-        Voucher.account_id,
-        Voucher.code,
-        Voucher.balance,
-        Voucher.currency,
-        Voucher.expires_at,
-        Voucher.cancelled_at,
-    )
+    select(*_LOCKED_COLUMNS)
     .where(Voucher.code == bindparam("code"), Voucher.account_id == bindparam("account_id"))
     # PostgreSQL holds the row until commit; SQLite already holds its write lock.
     .with_for_update()
+)
+# The same, for a voucher known by its row (a void by reference finds it from its entry).
+_LOCK_BY_ID = (
+    select(*_LOCKED_COLUMNS).where(Voucher.id == bindparam("voucher_id")).with_for_update()
 )
 _CODE_TAKEN = select(exists().where(Voucher.code == bindparam("code")))
 _ADD_VOUCHER = insert(Voucher).returning(Voucher.id)
@@ -67,6 +72,11 @@ _ADD_ENTRY = insert(LedgerEntry)
 def lock(session: Session, account_id: int, code: str) -> LockedVoucher | None:
     row = session.connection().execute(_LOCK, {"code": code, "account_id": account_id}).first()
     return None if row is None else LockedVoucher(*row)
+
+
+def lock_by_id(session: Session, voucher_id: int) -> LockedVoucher:
+    row = session.connection().execute(_LOCK_BY_ID, {"voucher_id": voucher_id}).one()
+    return LockedVoucher(*row)
 
 
 def code_taken(session: Session, code: str) -> bool:
@@ -144,6 +154,14 @@ def entry_of_voucher(session: Session, voucher_id: int, transaction_id: str) -> 
     return session.scalars(
         select(LedgerEntry).where(
             LedgerEntry.voucher_id == voucher_id, LedgerEntry.transaction_id == transaction_id
+        )
+    ).first()
+
+
+def entry_of_account(session: Session, account_id: int, transaction_id: str) -> LedgerEntry | None:
+    return session.scalars(
+        select(LedgerEntry).where(
+            LedgerEntry.account_id == account_id, LedgerEntry.transaction_id == transaction_id
         )
     ).first()
 

@@ -22,6 +22,7 @@ from api.core.errors import (
     NotReversible,
     ProductNotFound,
     TransactionNotFound,
+    TransactionVoided,
     VoucherCancelled,
     VoucherExpired,
     VoucherInUse,
@@ -29,7 +30,13 @@ from api.core.errors import (
 )
 from api.core.types import utcnow
 from api.credentials.service import TillCaller
-from api.idempotency.service import TillOutcome, request_fingerprint, run_once
+from api.idempotency.service import (
+    VOIDED_DETAIL,
+    TillOutcome,
+    is_voided,
+    request_fingerprint,
+    run_once,
+)
 from api.merchants import repository as merchants_repository
 from api.vouchers import cards, repository
 from api.vouchers.models import EntryKind, LedgerEntry
@@ -105,6 +112,7 @@ def sell(session: Session, caller: TillCaller, request: SellRequest) -> TillOutc
     site_id = caller.store_site()
     product = merchants_repository.product_for_sale(session, caller.account_id, request.product_id)
     if product is None or not product.in_store:
+        refuse_if_voided(session, caller, request.store_id, request.reference)
         raise ProductNotFound("No in-store gift product with this ID on your account.")
 
     def operation() -> SaleOut:
@@ -199,51 +207,77 @@ def reverse(
     voucher = _find_voucher(session, caller, code)
     target = repository.entry_of_voucher(session, voucher.id, request.transaction_id)
     if target is None:
+        refuse_if_voided(session, caller, request.store_id, request.reference)
         raise TransactionNotFound("This voucher has no transaction with that ID.")
 
     def operation() -> ReversalOut:
-        if target.kind == EntryKind.REVERSAL:
-            raise NotReversible("A reversal cannot itself be reversed.")
-        if repository.is_reversed(session, target.id):
-            raise AlreadyReversed("This transaction has already been reversed.")
-        if target.kind == EntryKind.LOAD and voucher.balance < target.amount:
-            raise InsufficientFunds(
-                f"The top-up of {target.amount} has been spent; the voucher holds {voucher.balance}.",
-                balance=voucher.balance,
-            )
-        if target.kind == EntryKind.SALE:
-            if repository.has_unreversed_movements(session, voucher.id):
-                raise VoucherInUse("Reverse the voucher's other transactions before its sale.")
-            voucher.cancelled_at = utcnow()
-            # With every other movement undone the balance is the sale's amount; take it all.
-            delta = -voucher.balance
-        else:
-            delta = -target.amount
-        cap = caller.balance_cap
-        if cap is not None and delta > 0 and voucher.balance + delta > cap:
-            # The cap is a hard limit: undoing a redemption may not break it either.
-            raise BalanceLimitExceeded(
-                f"A voucher on this account may hold at most {cap}; it holds {voucher.balance}."
-            )
-        transaction_id = _record(
-            session,
-            voucher,
-            site_id,
-            request.store_id,
-            EntryKind.REVERSAL,
-            delta,
-            request.reference,
-            reverses=target,
-        )
-        return ReversalOut(
-            transaction_id=transaction_id,
-            reversed_transaction_id=target.transaction_id,
-            amount=abs(target.amount),
-            balance=voucher.balance,
-            currency=voucher.currency,
+        return reverse_entry(
+            session, caller, site_id, request.store_id, voucher, target, request.reference
         )
 
     return _once(session, caller, site_id, "reverse", request, operation, code=voucher.code)
+
+
+def reverse_entry(
+    session: Session,
+    caller: TillCaller,
+    site_id: int,
+    store_id: str,
+    voucher: LockedVoucher,
+    target: LedgerEntry,
+    reference: str,
+) -> ReversalOut:
+    """Undo ``target``, an entry of ``voucher`` (locked), whole, under ``reference``:
+    the rules of a reversal, shared by reverse and the void by reference."""
+    if target.kind == EntryKind.REVERSAL:
+        raise NotReversible("A reversal cannot itself be reversed.")
+    if repository.is_reversed(session, target.id):
+        raise AlreadyReversed("This transaction has already been reversed.")
+    if target.kind == EntryKind.LOAD and voucher.balance < target.amount:
+        raise InsufficientFunds(
+            f"The top-up of {target.amount} has been spent; the voucher holds {voucher.balance}.",
+            balance=voucher.balance,
+        )
+    if target.kind == EntryKind.SALE:
+        if repository.has_unreversed_movements(session, voucher.id):
+            raise VoucherInUse("Reverse the voucher's other transactions before its sale.")
+        voucher.cancelled_at = utcnow()
+        # With every other movement undone the balance is the sale's amount; take it all.
+        delta = -voucher.balance
+    else:
+        delta = -target.amount
+    cap = caller.balance_cap
+    if cap is not None and delta > 0 and voucher.balance + delta > cap:
+        # The cap is a hard limit: undoing a redemption may not break it either.
+        raise BalanceLimitExceeded(
+            f"A voucher on this account may hold at most {cap}; it holds {voucher.balance}."
+        )
+    transaction_id = _record(
+        session,
+        voucher,
+        site_id,
+        store_id,
+        EntryKind.REVERSAL,
+        delta,
+        reference,
+        reverses=target,
+    )
+    return ReversalOut(
+        transaction_id=transaction_id,
+        reversed_transaction_id=target.transaction_id,
+        amount=abs(target.amount),
+        balance=voucher.balance,
+        currency=voucher.currency,
+    )
+
+
+def refuse_if_voided(session: Session, caller: TillCaller, store_id: str, reference: str) -> None:
+    """Before a 404 about something the body names (a product, a transaction): a
+    reference voided already answers 409 transaction_voided whatever its body said.
+    Only refusals pay for this look-up; every other late original finds the void when
+    it records its answer (idempotency.run_once)."""
+    if is_voided(session, account_id=caller.account_id, store_id=store_id, reference=reference):
+        raise TransactionVoided(VOIDED_DETAIL)
 
 
 def _well_formed(code: str, caller: TillCaller) -> str:
