@@ -10,10 +10,10 @@ as a large share of a till call's cost.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -24,6 +24,8 @@ from api.core.types import utcnow
 from api.credentials.service import TillCaller, authenticate
 from api.throttle import service as throttle
 from api.vouchers.repository import VoucherView
+
+T = TypeVar("T")
 
 
 def _identify(
@@ -74,10 +76,23 @@ class TillCall:
     ) -> tuple[TillCaller, VoucherView | None]:
         """The caller at ``store_id`` and its account's voucher ``code`` (normalised;
         None: no voucher), read together: a balance check's one statement."""
+        return self.read_with_voucher(store_id, code, lambda _, caller, voucher: (caller, voucher))
 
-        def read() -> tuple[TillCaller, VoucherView | None]:
+    def read_with_voucher(
+        self,
+        store_id: str,
+        code: str | None,
+        then: Callable[[Session, TillCaller, VoucherView | None], T],
+    ) -> T:
+        """``read_voucher``, and then ``then`` on the same read session (a statement
+        reads the voucher's entries with it)."""
+
+        def read() -> T:
             with self.context.db.reader() as session:
-                return _identify(self.request, self.context, session, store_id, voucher_code=code)
+                caller, voucher = _identify(
+                    self.request, self.context, session, store_id, voucher_code=code
+                )
+                return then(session, caller, voucher)
 
         return read_once_more(read)
 

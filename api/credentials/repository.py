@@ -80,6 +80,7 @@ _VOUCHER_COLUMNS = (
     Voucher.currency,
     Voucher.expires_at,
     Voucher.cancelled_at,
+    Voucher.id,
 )
 _CREDENTIAL_AND_VOUCHER = _CREDENTIAL.add_columns(*_VOUCHER_COLUMNS).outerjoin(
     Voucher,

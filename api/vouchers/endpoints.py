@@ -18,6 +18,7 @@ from api.vouchers.schemas import (
     ReverseRequest,
     SaleOut,
     SellRequest,
+    StatementOut,
     VoucherOut,
 )
 
@@ -42,6 +43,37 @@ def check_balance(
 ) -> VoucherOut:
     caller, voucher = till.read_voucher(store_id, service.lookup_code(code))
     return service.check_balance(caller, code, voucher)
+
+
+@router.get(
+    "/{code}/transactions",
+    response_model=StatementOut,
+    responses=problem_responses(401, 403, 404, 422, 429, 503),
+    summary="Statement",
+)
+def statement(
+    code: Code,
+    store_id: Annotated[StoreId, Query()],
+    till: TillDep,
+    before: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=64,
+            pattern=r"^[ -~]{1,64}$",
+            description="A transaction_id of this voucher: the 100 transactions before it "
+            "(the last one of a page gives the next page). One that names none of this "
+            "voucher's transactions gives none.",
+        ),
+    ] = None,
+) -> StatementOut:
+    """The voucher's transactions, newest first, at most 100, with where each happened
+    and the till's reference."""
+    return till.read_with_voucher(
+        store_id,
+        service.lookup_code(code),
+        lambda session, caller, voucher: service.statement(session, caller, code, voucher, before),
+    )
 
 
 @router.post(

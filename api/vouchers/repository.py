@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, exists, func, insert, select, update
+from sqlalchemy import BigInteger, Row, bindparam, cast, exists, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from api.vouchers.models import EntryKind, LedgerEntry, Voucher
@@ -21,6 +23,7 @@ class VoucherView:
     currency: str
     expires_at: datetime | None
     cancelled_at: datetime | None
+    id: int
 
 
 @dataclass
@@ -187,6 +190,71 @@ def has_unreversed_movements(session: Session, voucher_id: int) -> bool:
         )
         or False
     )
+
+
+STATEMENT_LENGTH = 100
+
+
+def _statement(*, before: bool) -> Any:
+    """A voucher's newest entries (older than the ``before`` entry, when given), each
+    with the balance after it and the reversal that undid it, and the voucher's balance
+    beside them (the same snapshot): one statement."""
+    history = (
+        select(
+            LedgerEntry.id,
+            LedgerEntry.transaction_id,
+            LedgerEntry.kind,
+            LedgerEntry.amount,
+            # PostgreSQL sums BIGINT as NUMERIC: back to an integer.
+            cast(func.sum(LedgerEntry.amount).over(order_by=LedgerEntry.id), BigInteger).label(
+                "balance_after"
+            ),
+            LedgerEntry.store_id,
+            LedgerEntry.reference,
+            LedgerEntry.created_at,
+        )
+        .where(LedgerEntry.voucher_id == bindparam("voucher_id"))
+        .subquery()
+    )
+    reversal = aliased(LedgerEntry)
+    query = (
+        select(
+            history.c.transaction_id,
+            history.c.kind,
+            history.c.amount,
+            history.c.balance_after,
+            history.c.store_id,
+            history.c.reference,
+            history.c.created_at,
+            reversal.transaction_id.label("reversed_by"),
+            Voucher.balance,
+        )
+        .select_from(history)
+        .join(Voucher, Voucher.id == bindparam("voucher_id"))
+        .outerjoin(reversal, reversal.reverses_entry_id == history.c.id)
+        .order_by(history.c.id.desc())
+        .limit(STATEMENT_LENGTH)
+    )
+    if before:
+        # An unknown transaction ID (or another voucher's) names no place: no entries.
+        cursor = (
+            select(LedgerEntry.id)
+            .where(
+                LedgerEntry.transaction_id == bindparam("before"),
+                LedgerEntry.voucher_id == bindparam("voucher_id"),
+            )
+            .scalar_subquery()
+        )
+        query = query.where(history.c.id < cursor)
+    return query
+
+
+_STATEMENT = {False: _statement(before=False), True: _statement(before=True)}
+
+
+def statement(session: Session, voucher_id: int, before: str | None) -> Sequence[Row[Any]]:
+    parameters = {"voucher_id": voucher_id, "before": before}
+    return session.connection().execute(_STATEMENT[before is not None], parameters).all()
 
 
 def find_any(session: Session, code: str) -> Voucher | None:

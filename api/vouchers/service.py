@@ -49,6 +49,8 @@ from api.vouchers.schemas import (
     ReverseRequest,
     SaleOut,
     SellRequest,
+    StatementEntry,
+    StatementOut,
     VoucherOut,
     VoucherStatus,
 )
@@ -106,6 +108,41 @@ def check_balance(caller: TillCaller, code: str, voucher: VoucherView | None) ->
     if voucher is None:
         raise VoucherNotFound("No voucher with this code.")
     return voucher_out(voucher, utcnow())
+
+
+def statement(
+    session: Session,
+    caller: TillCaller,
+    code: str,
+    voucher: VoucherView | None,
+    before: str | None,
+) -> StatementOut:
+    """The voucher's newest transactions (read with the caller, as for a balance check:
+    the same checks in the same order, an unknown code counted by the throttle)."""
+    caller.store_site()
+    _well_formed(code, caller)
+    if voucher is None:
+        raise VoucherNotFound("No voucher with this code.")
+    rows = repository.statement(session, voucher.id, before)
+    return StatementOut(
+        code=voucher.code,
+        # Read with the entries, so that it is the newest entry's balance_after.
+        balance=rows[0].balance if rows else voucher.balance,
+        currency=voucher.currency,
+        transactions=[
+            StatementEntry(
+                transaction_id=row.transaction_id,
+                kind=row.kind,
+                amount=row.amount,
+                balance_after=row.balance_after,
+                store_id=row.store_id,
+                reference=row.reference,
+                created_at=row.created_at.replace(microsecond=0),
+                reversed_by=row.reversed_by,
+            )
+            for row in rows
+        ],
+    )
 
 
 def sell(session: Session, caller: TillCaller, request: SellRequest) -> TillOutcome:
