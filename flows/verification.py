@@ -52,7 +52,8 @@ def verify_store(
     reference_prefix: str,
     results: list[CallResult],
 ) -> None:
-    """sell, check balance, redeem, reverse, check again, then cancel the test voucher.
+    """sell, check balance, redeem, reverse, redeem again and void that by its reference
+    (as a till that timed out would), check again, then cancel the test voucher.
 
     Appends one result per call to ``results``; raises VerificationFailed (after
     recording the failing call) on the first answer that breaks the contract.
@@ -122,6 +123,28 @@ def verify_store(
             },
         ),
         lambda b: _check_reversal(b, redemption["transaction_id"], TEST_REDEMPTION, TEST_AMOUNT),
+        201,
+    )
+    to_void = step(
+        "redeem to void",
+        lambda: till.post(
+            f"/v1/vouchers/{code}/redeem",
+            json={"store_id": store_id, "amount": TEST_REDEMPTION, "reference": ref("redeem-2")},
+        ),
+        lambda b: _check_movement(b, TEST_REDEMPTION, TEST_AMOUNT - TEST_REDEMPTION),
+        201,
+    )
+    step(
+        "void redemption by reference",
+        lambda: till.post(
+            "/v1/reversals",
+            json={
+                "store_id": store_id,
+                "original_reference": ref("redeem-2"),
+                "reference": ref("void"),
+            },
+        ),
+        lambda b: _check_void(b, to_void["transaction_id"], code),
         201,
     )
     step(
@@ -203,3 +226,9 @@ def _check_reversal(body: Any, reversed_id: str, amount: int, balance: int) -> N
     _require(
         body["reversed_transaction_id"] == reversed_id, "the reversal names another transaction"
     )
+
+
+def _check_void(body: Any, reversed_id: str, code: str) -> None:
+    _check_reversal(body, reversed_id, TEST_REDEMPTION, TEST_AMOUNT)
+    _check_fields(body, {"code"})
+    _require(body["code"] == code, "the void names another voucher")

@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import psycopg
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from api.core.config import Settings
@@ -53,9 +56,10 @@ def build_engine(settings: Settings) -> Engine:
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(settings)
     # No pool_pre_ping: it costs every request a round trip (a SELECT 1 at checkout).
-    # A connection found dead when used fails that one call and makes the pool drop
-    # every connection opened before it, so a database restart costs each process the
-    # calls in flight at the time; tills retry writes with the same reference.
+    # A connection found dead when used makes the pool drop every connection opened
+    # before it; the till's reads are then tried once more (read_once_more), and any
+    # other call answers 503 unavailable (api.core.problems), which a till retries with
+    # the same reference.
     return create_engine(
         url,
         pool_size=settings.db_pool_size,
@@ -141,6 +145,38 @@ def _sqlite_engine(settings: Settings) -> Engine:
             raise
 
     return engine
+
+
+# SQLSTATE classes of a database that cannot be reached: connection exceptions (08)
+# and operator intervention (57P: shut down, restarting, not accepting connections).
+_UNREACHABLE_SQLSTATES = ("08", "57P")
+
+T = TypeVar("T")
+
+
+def is_unreachable(error: DBAPIError) -> bool:
+    """True when ``error`` says the database could not be reached (its connection was
+    closed under it, or none could be opened), not that a statement was wrong."""
+    if error.connection_invalidated:
+        return True
+    original = error.orig
+    if isinstance(original, psycopg.OperationalError):
+        sqlstate = original.sqlstate
+        return sqlstate is None or sqlstate.startswith(_UNREACHABLE_SQLSTATES)
+    return False
+
+
+def read_once_more(read: Callable[[], T]) -> T:
+    """Run a read; when its connection turns out to have been closed by the database
+    (a restart, ``pg_terminate_backend``), run it once more on a fresh one. The pool
+    drops the connections opened before the dead one, so the second try gets a new
+    connection. Only for reads: nothing was written by the first try."""
+    try:
+        return read()
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+    return read()
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ them into RFC 9457 problem details. ``code`` is the stable, machine-readable par
     ├── Unauthorized                 401 unauthorized
     ├── TooManyAttempts              429 too_many_attempts   (+ Retry-After)
     ├── InvalidRequest               422 invalid_request
+    ├── RequestTooLarge              413 request_too_large
     ├── UnknownStore                 403 unknown_store
     ├── NotFound                     404
     │   ├── VoucherNotFound              voucher_not_found   (counts for the throttle)
@@ -22,6 +23,10 @@ them into RFC 9457 problem details. ``code`` is the stable, machine-readable par
     │   ├── AlreadyReversed              already_reversed
     │   └── NotReversible                not_reversible
     ├── IdempotencyConflict          409 idempotency_conflict (never recorded)
+    ├── TransactionVoided            409 transaction_voided  (the reference was voided
+    │                                                          before the ledger got it)
+    ├── Unavailable                  503 unavailable         (+ Retry-After; the database
+    │                                                          could not be reached)
     └── Conflict                     409, admin-side conflicts (store IDs, site references)
 """
 
@@ -65,6 +70,10 @@ class TooManyAttempts(LedgerError):
 
 class InvalidRequest(LedgerError):
     status, code, title = 422, "invalid_request", "Invalid request"
+
+
+class RequestTooLarge(LedgerError):
+    status, code, title = 413, "request_too_large", "Request too large"
 
 
 class UnknownStore(LedgerError):
@@ -138,6 +147,22 @@ class NotReversible(Refusal):
 
 class IdempotencyConflict(LedgerError):
     status, code, title = 409, "idempotency_conflict", "Reference reused with another request"
+
+
+class TransactionVoided(LedgerError):
+    """A request whose reference the till voided (POST /v1/reversals) before the ledger
+    received it: it moves nothing. The void's record answers it, so it is not recorded
+    again."""
+
+    status, code, title = 409, "transaction_voided", "Transaction voided"
+
+
+class Unavailable(LedgerError):
+    status, code, title = 503, "unavailable", "Temporarily unavailable"
+
+    def __init__(self, detail: str, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class Conflict(LedgerError):

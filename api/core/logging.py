@@ -1,30 +1,86 @@
 """Log masking: no card number reaches a log line whole.
 
-Voucher codes travel in URL paths, so the HTTP server's access log would print them.
-A filter rewrites every run of twelve or more digits (spaces, dashes and ``%20``
-between them allowed) to its last four characters. It is installed on the loggers
-that write such lines and on every handler of the root logger.
+Voucher codes travel in URL paths, so the HTTP server's access log would print them,
+and a hostile or sloppy client may send one in any spelling: separated by dots, plus
+signs, underscores, commas, tabs, slashes or NULs, in non-ASCII digits (which the
+access log prints percent-encoded), or with a letter typed in place of a digit. So the
+mask reads text as characters, a percent-encoded UTF-8 character counting as the one
+character it stands for, and treats any run of (Unicode) digits in which each digit
+follows the one before within ``_MAX_GAP`` other characters as one number: a number
+of twelve or more digits is rewritten to its last four digits. It is installed on the
+loggers that write such lines and on every handler of the root logger.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
+from urllib.parse import unquote
 
-_DIGIT_RUN = re.compile(r"\d(?:\d|[ -]|%20)*\d")
 _MIN_DIGITS = 12
+# Characters allowed between two digits of one number ("6301 - 1900" has three).
+_MAX_GAP = 3
 _SOURCE_LOGGERS = ("uvicorn", "uvicorn.access", "uvicorn.error", "api", "sqlalchemy.engine")
+
+# One character: a percent-encoded UTF-8 sequence (1 to 4 bytes), or any one character.
+_CHARACTER = re.compile(
+    r"%(?:[0-7][0-9A-Fa-f]"
+    r"|[CDcd][0-9A-Fa-f]%[89ABab][0-9A-Fa-f]"
+    r"|[Ee][0-9A-Fa-f](?:%[89ABab][0-9A-Fa-f]){2}"
+    r"|[Ff][0-7](?:%[89ABab][0-9A-Fa-f]){3})"
+    r"|.",
+    re.DOTALL,
+)
+_DIGIT = re.compile(r"\d")
 
 
 def mask_digits(text: str) -> str:
-    def _mask(match: re.Match[str]) -> str:
-        run = match.group(0)
-        digits = run.replace("%20", "").replace(" ", "").replace("-", "")
-        if len(digits) < _MIN_DIGITS:
-            return run
-        return "…" + digits[-4:]
+    """``text`` with every number that could be a card number cut to its last four
+    digits (``…8384``)."""
+    if "%" not in text and len(_DIGIT.findall(text)) < _MIN_DIGITS:
+        return text  # the common case: too few digits to hold a card number at all
+    pieces: list[str] = []
+    copied = 0  # text[:copied] is settled (in pieces)
+    digits: list[str] = []  # the current number's digits (ASCII)
+    number_start = number_end = 0  # its span in text
+    gap = 0
+    for match in _CHARACTER.finditer(text):
+        token = match.group(0)
+        char = unquote(token, errors="replace") if len(token) > 1 else token
+        if len(char) == 1 and char.isdecimal():
+            if not digits or gap > _MAX_GAP:
+                if len(digits) >= _MIN_DIGITS:
+                    pieces.append(text[copied:number_start] + "…" + "".join(digits[-4:]))
+                    copied = number_end
+                digits, number_start = [], match.start()
+            digits.append(str(int(char)))
+            number_end, gap = match.end(), 0
+        else:
+            gap += 1
+    if len(digits) >= _MIN_DIGITS:
+        pieces.append(text[copied:number_start] + "…" + "".join(digits[-4:]))
+        copied = number_end
+    return "".join(pieces) + text[copied:]
 
-    return _DIGIT_RUN.sub(_mask, text)
+
+def _is_address(value: str) -> bool:
+    """True for a client address as the access log prints it (``203.0.113.9:50432``):
+    left as it is, it holds no card number, and operators need it."""
+    host, _, port = value.rpartition(":")
+    if not port.isdigit():
+        host = value
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _mask_argument(value: object) -> object:
+    if not isinstance(value, str) or _is_address(value):
+        return value
+    return mask_digits(value)
 
 
 class MaskCardNumbers(logging.Filter):
@@ -37,11 +93,9 @@ class MaskCardNumbers(logging.Filter):
         if isinstance(record.msg, str):
             record.msg = mask_digits(record.msg)
         if isinstance(record.args, tuple):
-            record.args = tuple(mask_digits(a) if isinstance(a, str) else a for a in record.args)
+            record.args = tuple(_mask_argument(a) for a in record.args)
         elif isinstance(record.args, dict):
-            record.args = {
-                k: mask_digits(v) if isinstance(v, str) else v for k, v in record.args.items()
-            }
+            record.args = {k: _mask_argument(v) for k, v in record.args.items()}
         if record.exc_info and not record.exc_text:
             record.exc_text = mask_digits(self._formatter.formatException(record.exc_info))
         elif record.exc_text:

@@ -8,14 +8,17 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.core.db import is_unreachable
 from api.core.errors import (
     InvalidRequest,
     LedgerError,
     TooManyAttempts,
     Unauthorized,
+    Unavailable,
     VoucherNotFound,
 )
 from api.credentials.dependencies import identify_till_caller
@@ -32,7 +35,7 @@ def problem_response(error: LedgerError, request: Request) -> JSONResponse:
     if isinstance(error, Unauthorized):
         is_till = request.url.path.startswith(TILL_PREFIX)
         headers["WWW-Authenticate"] = 'Basic realm="toggle"' if is_till else "Bearer"
-    if isinstance(error, TooManyAttempts):
+    if isinstance(error, TooManyAttempts | Unavailable):
         headers["Retry-After"] = str(error.retry_after)
     return JSONResponse(
         error.problem(), status_code=error.status, headers=headers, media_type=PROBLEM_JSON
@@ -43,7 +46,11 @@ async def _ledger_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, LedgerError)
     caller = getattr(request.state, "till_caller", None)
     if isinstance(error, VoucherNotFound) and caller is not None:
-        await run_in_threadpool(record_failure, request.app.state.ledger, caller.user_id)
+        try:
+            await run_in_threadpool(record_failure, request.app.state.ledger, caller.user_id)
+        except TooManyAttempts as throttled:
+            # Parallel look-ups used up the allowance first: this one is not a 404.
+            return problem_response(throttled, request)
     return problem_response(error, request)
 
 
@@ -97,6 +104,25 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     )
 
 
+def unavailable(error: DBAPIError) -> Unavailable | None:
+    """The 503 to answer when ``error`` means the database could not be reached."""
+    if not is_unreachable(error):
+        return None
+    logger.warning("database unreachable (%s): answered 503", type(error.orig).__name__)
+    return Unavailable(
+        "The ledger's database could not be reached; nothing was changed. "
+        "Retry with the same reference."
+    )
+
+
+async def _database_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, DBAPIError)
+    problem = unavailable(error)
+    if problem is None:
+        return await _unexpected(request, error)
+    return problem_response(problem, request)
+
+
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     # The route's template, not the URL: a URL may hold a card number.
     route = getattr(request.scope.get("route"), "path", "?")
@@ -115,4 +141,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(LedgerError, _ledger_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected)

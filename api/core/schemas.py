@@ -62,6 +62,20 @@ class Problem(BaseModel):
     )
 
 
+REPLAY_HEADER = {
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored answer to an earlier identical request.",
+        "schema": {"type": "string"},
+    }
+}
+
+
+def write_responses(model: type, *errors: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` of a till write: its 201 (maybe replayed) and its errors."""
+    statuses = errors or (401, 403, 404, 409, 413, 422, 429, 503)
+    return {201: {"model": model, "headers": REPLAY_HEADER}, **problem_responses(*statuses)}
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for the given error statuses."""
     return {status: {"model": Problem, "description": _DESCRIPTIONS[status]} for status in statuses}
@@ -71,9 +85,12 @@ _DESCRIPTIONS = {
     401: "Missing, wrong or revoked credential (unauthorized).",
     403: "The store ID is not one of this account's (unknown_store).",
     404: "Not found (voucher_not_found, product_not_found, transaction_not_found, ...).",
+    413: "The body is over 64 KB (request_too_large).",
     409: "Refused (insufficient_funds, voucher_expired, voucher_cancelled, "
     "balance_limit_exceeded, voucher_in_use, already_reversed, not_reversible, "
-    "idempotency_conflict, ...).",
+    "idempotency_conflict, transaction_voided, ...).",
     422: "Malformed request (invalid_request).",
     429: "Too many failed look-ups on this credential (too_many_attempts).",
+    503: "The database could not be reached for a moment; nothing changed, retry with "
+    "the same reference (unavailable, with Retry-After).",
 }

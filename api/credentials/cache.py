@@ -1,6 +1,8 @@
 """Remember which (user, password) pairs argon2 has already accepted in this process.
 
-argon2 is slow on purpose (tens of milliseconds); a till calls many times a minute.
+Only credentials stored before SHA-256 digests (credentials.passwords) still have an
+argon2 hash, and only until their first successful use replaces it. argon2 is slow
+on purpose (tens of milliseconds); a till calls many times a minute.
 The cache keys on an HMAC of the password under a per-process random key, so it
 holds nothing that reveals the password, and an entry is honoured only while it
 names the user's current hash: a revoked user is refused by the caller's revocation

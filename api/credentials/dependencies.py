@@ -10,19 +10,22 @@ as a large share of a till call's cost.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from api.core.context import LedgerContext
+from api.core.db import read_once_more
 from api.core.types import utcnow
 from api.credentials.service import TillCaller, authenticate
 from api.throttle import service as throttle
 from api.vouchers.repository import VoucherView
+
+T = TypeVar("T")
 
 
 def _identify(
@@ -52,9 +55,13 @@ def identify_till_caller(request: Request, store_id: str | None = None) -> TillC
     """The caller, on a read session of its own (also for error handlers that answer
     before the route ran, e.g. for unreadable JSON)."""
     context: LedgerContext = request.app.state.ledger
-    with context.db.reader() as session:
-        caller, _ = _identify(request, context, session, store_id)
-        return caller
+
+    def read() -> TillCaller:
+        with context.db.reader() as session:
+            caller, _ = _identify(request, context, session, store_id)
+            return caller
+
+    return read_once_more(read)
 
 
 @dataclass(frozen=True)
@@ -69,15 +76,32 @@ class TillCall:
     ) -> tuple[TillCaller, VoucherView | None]:
         """The caller at ``store_id`` and its account's voucher ``code`` (normalised;
         None: no voucher), read together: a balance check's one statement."""
-        with self.context.db.reader() as session:
-            return _identify(self.request, self.context, session, store_id, voucher_code=code)
+        return self.read_with_voucher(store_id, code, lambda _, caller, voucher: (caller, voucher))
+
+    def read_with_voucher(
+        self,
+        store_id: str,
+        code: str | None,
+        then: Callable[[Session, TillCaller, VoucherView | None], T],
+    ) -> T:
+        """``read_voucher``, and then ``then`` on the same read session (a statement
+        reads the voucher's entries with it)."""
+
+        def read() -> T:
+            with self.context.db.reader() as session:
+                caller, voucher = _identify(
+                    self.request, self.context, session, store_id, voucher_code=code
+                )
+                return then(session, caller, voucher)
+
+        return read_once_more(read)
 
     @contextmanager
     def writing(self, store_id: str) -> Iterator[tuple[Session, TillCaller]]:
         """A write session (the route commits it) and the caller at ``store_id``."""
         if self.context.db.writes_lock_database:
             # SQLite: a write transaction holds the database's one write lock from its
-            # start, so the caller is identified before it (a first call's argon2
+            # start, so the caller is identified before it (a legacy credential's argon2
             # verification must not keep every other till waiting).
             caller = identify_till_caller(self.request, store_id)
             with self.context.db.writer() as session:

@@ -17,7 +17,8 @@ class IntegrationUser(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
-    # argon2id hash; the password itself is shown once at creation and never stored.
+    # "sha256$<hex>" of the password (credentials.passwords; older rows: an argon2id
+    # hash until first used). The password is shown once at creation, never stored.
     password_hash: Mapped[str] = mapped_column(String(255))
     label: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from api.credentials.models import IntegrationUser
@@ -80,6 +80,7 @@ _VOUCHER_COLUMNS = (
     Voucher.currency,
     Voucher.expires_at,
     Voucher.cancelled_at,
+    Voucher.id,
 )
 _CREDENTIAL_AND_VOUCHER = _CREDENTIAL.add_columns(*_VOUCHER_COLUMNS).outerjoin(
     Voucher,
@@ -117,6 +118,15 @@ def find_credential(
     credential = Credential(*row[:_CREDENTIAL_COLUMNS])
     voucher = row[_CREDENTIAL_COLUMNS:]
     return credential if voucher[0] is None else replace(credential, voucher=VoucherView(*voucher))
+
+
+def replace_password_hash(session: Session, user_id: int, *, old: str, new: str) -> None:
+    """Swap a user's stored hash, unless it has changed meanwhile (another process)."""
+    session.execute(
+        update(IntegrationUser)
+        .where(IntegrationUser.id == user_id, IntegrationUser.password_hash == old)
+        .values(password_hash=new)
+    )
 
 
 def get(session: Session, user_id: int) -> IntegrationUser | None:

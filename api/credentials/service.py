@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -48,11 +47,16 @@ def parse_basic(authorization: str | None) -> tuple[str, str]:
     if scheme.lower() != "basic" or not encoded:
         raise Unauthorized("HTTP Basic credentials are required.")
     try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+        # The header arrives as latin-1 text: anything outside ASCII cannot be base64
+        # (b64decode raises a plain ValueError for it, binascii.Error for bad base64).
+        decoded = base64.b64decode(encoded.strip().encode("ascii"), validate=True)
+        text = decoded.decode("utf-8")
+    except (ValueError, UnicodeError):
         raise Unauthorized("The Basic credentials could not be read.") from None
-    username, separator, password = decoded.partition(":")
-    if not separator:
+    username, separator, password = text.partition(":")
+    # A NUL names no credential of ours (they are printable), and PostgreSQL refuses it
+    # in a query parameter (a 500): refused here, the same on every backend.
+    if not separator or "\x00" in text:
         raise Unauthorized("The Basic credentials could not be read.")
     return username, password
 
@@ -86,9 +90,11 @@ def authenticate(
         max_failures=context.settings.throttle_max_failures,
         voucher_code=voucher_code,
     )
-    if found is None:
+    # The same work whatever the username names (nothing, a revoked user, a real one):
+    # one digest and one constant-time comparison, so timing tells nothing.
+    if not _password_matches(context, found, password) or found is None:
         raise Unauthorized("Unknown or revoked credential.")
-    if found.revoked_at is not None or not _password_matches(context, found, password):
+    if found.revoked_at is not None:
         raise Unauthorized("Unknown or revoked credential.")
     caller = TillCaller(
         user_id=found.user_id,
@@ -102,15 +108,26 @@ def authenticate(
     return Authenticated(caller, found.throttling_failure_at, found.voucher)
 
 
-def _password_matches(context: LedgerContext, found: Credential, password: str) -> bool:
+def _password_matches(context: LedgerContext, found: Credential | None, password: str) -> bool:
+    stored = found.password_hash if found is not None else None
+    if found is None or stored is None or passwords.is_digest(stored):
+        return passwords.digest_matches(password, stored)
+    # A row from before digests: argon2, once per process (then cached), and on its
+    # first success the row's hash is replaced by the digest.
+    if found.revoked_at is not None:
+        return passwords.digest_matches(password, None)
     cache = context.verified_credentials
-    if cache.is_verified(found.user_id, password, found.password_hash):
-        return True
-    try:
-        context.hasher.verify(found.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-    cache.remember(found.user_id, password, found.password_hash)
+    if not cache.is_verified(found.user_id, password, stored):
+        try:
+            context.hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+        cache.remember(found.user_id, password, stored)
+    with context.db.writer() as session:
+        repository.replace_password_hash(
+            session, found.user_id, old=stored, new=passwords.digest(password)
+        )
+        session.commit()
     return True
 
 
@@ -128,7 +145,7 @@ def create(
     user = IntegrationUser(
         account_id=account_id,
         username=passwords.new_username(account_id),
-        password_hash=context.hasher.hash(password),
+        password_hash=passwords.digest(password),
         label=label,
         created_at=utcnow(),
     )

@@ -15,7 +15,7 @@ from api.idempotency.models import IdempotencyRecord
 def _record_statement(insert: Any) -> Any:
     return (
         insert(IdempotencyRecord)
-        .on_conflict_do_nothing(index_elements=["account_id", "site_id", "reference"])
+        .on_conflict_do_nothing(index_elements=["account_id", "store_id", "reference"])
         .returning(IdempotencyRecord.id)
     )
 
@@ -31,6 +31,7 @@ _RECORD = {
 def record(
     session: Session,
     account_id: int,
+    store_id: str,
     site_id: int,
     reference: str,
     request_hash: str,
@@ -43,6 +44,7 @@ def record(
     connection = session.connection()
     values = {
         "account_id": account_id,
+        "store_id": store_id,
         "site_id": site_id,
         "reference": reference,
         "request_hash": request_hash,
@@ -53,11 +55,22 @@ def record(
     return connection.execute(_RECORD[connection.dialect.name], values).first() is not None
 
 
-def get(session: Session, account_id: int, site_id: int, reference: str) -> IdempotencyRecord:
+def get(session: Session, account_id: int, store_id: str, reference: str) -> IdempotencyRecord:
     return session.execute(
         select(IdempotencyRecord).where(
             IdempotencyRecord.account_id == account_id,
-            IdempotencyRecord.site_id == site_id,
+            IdempotencyRecord.store_id == store_id,
             IdempotencyRecord.reference == reference,
         )
     ).scalar_one()
+
+
+def request_hash(session: Session, account_id: int, store_id: str, reference: str) -> str | None:
+    """The record's request hash (``service.VOIDED`` for a tombstone), None: no record."""
+    return session.execute(
+        select(IdempotencyRecord.request_hash).where(
+            IdempotencyRecord.account_id == account_id,
+            IdempotencyRecord.store_id == store_id,
+            IdempotencyRecord.reference == reference,
+        )
+    ).scalar_one_or_none()

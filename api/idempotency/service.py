@@ -1,7 +1,7 @@
 """Exactly-once answers to till writes.
 
-Each write does its work and then records its answer under its (account, store,
-reference), in the same transaction, with one insert that does nothing when the
+Each write does its work and then records its answer under its (account, store ID as
+the till sent it, reference), in the same transaction, with one insert that does nothing when the
 reference already has a record. When it has (a retry, or a twin that arrived while
 the first was in flight and waited for it: PostgreSQL on the unique index or the
 voucher's row lock, SQLite on the write lock), the work is rolled back and the first
@@ -11,6 +11,13 @@ raised before the ledger acted (403, 404, 422) roll back and leave no record.
 The answer is recorded last rather than claimed first, because a claim then had to be
 completed by a second statement: one more round trip on every write (bench/), where
 only retries pay for the work they undo.
+
+A void by reference (POST /v1/reversals) of a reference the ledger never received
+records a tombstone under that reference: a record like any other (the same unique
+key, so the database decides a race between the void and its original), marked
+``VOIDED``, answering 409 transaction_voided. The original, arriving late, does its
+work, finds the tombstone when it records its answer, and is rolled back: it costs the
+writes that succeed nothing.
 """
 
 from __future__ import annotations
@@ -24,8 +31,15 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from api.core.errors import IdempotencyConflict, Refusal
+from api.core.errors import IdempotencyConflict, Refusal, TransactionVoided
 from api.idempotency import repository
+from api.idempotency.models import IdempotencyRecord
+
+# A tombstone's request_hash: not a sha256 in hex, so no request's fingerprint is it.
+VOIDED = "voided"
+VOIDED_DETAIL = (
+    "This reference was voided before the ledger received it; the request moved nothing."
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +63,7 @@ def run_once(
     session: Session,
     *,
     account_id: int,
+    store_id: str,
     site_id: int,
     reference: str,
     fingerprint: str,
@@ -63,14 +78,45 @@ def run_once(
         payload = refusal.problem()
         status = refusal.status
     body = json.dumps(payload, separators=(",", ":"))
-    if repository.record(session, account_id, site_id, reference, fingerprint, status, body):
+    if repository.record(
+        session, account_id, store_id, site_id, reference, fingerprint, status, body
+    ):
         return TillOutcome(status, body, replayed=False)
 
     # Answered before: undo this call's work, and give the first answer again.
     session.rollback()
-    first = repository.get(session, account_id, site_id, reference)
+    first = repository.get(session, account_id, store_id, reference)
+    if first.request_hash == VOIDED:
+        # Not a replay of this request: the void's answer to whatever the original was.
+        return TillOutcome(first.status_code, first.response_body, replayed=False)
     if first.request_hash != fingerprint:
         raise IdempotencyConflict(
             "This reference was already used at this store for a different request."
         )
     return TillOutcome(first.status_code, first.response_body, replayed=True)
+
+
+def void_reference(
+    session: Session, *, account_id: int, store_id: str, site_id: int, reference: str
+) -> bool:
+    """Record ``reference`` (at ``store_id``) as voided, unless it has a record already:
+    True when it had none (the ledger never received it). Runs in the void's
+    transaction: an uncommitted original under the same reference makes it wait for
+    that one to end (PostgreSQL's unique index; SQLite's write lock), and a void undone
+    (rolled back) leaves no tombstone."""
+    body = json.dumps(TransactionVoided(VOIDED_DETAIL).problem(), separators=(",", ":"))
+    status = TransactionVoided.status
+    return repository.record(
+        session, account_id, store_id, site_id, reference, VOIDED, status, body
+    )
+
+
+def first_answer(
+    session: Session, *, account_id: int, store_id: str, reference: str
+) -> IdempotencyRecord:
+    """The committed record of ``reference`` (after ``void_reference`` found one)."""
+    return repository.get(session, account_id, store_id, reference)
+
+
+def is_voided(session: Session, *, account_id: int, store_id: str, reference: str) -> bool:
+    return repository.request_hash(session, account_id, store_id, reference) == VOIDED

@@ -12,13 +12,11 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
-
 from api.core.config import Settings
 from api.core.context import LedgerContext
 from api.core.errors import TooManyAttempts
 from api.core.types import utcnow
-from api.throttle.models import LookupFailure
+from api.throttle import repository
 
 
 def window_start(settings: Settings, now: datetime) -> datetime:
@@ -42,15 +40,21 @@ def check(settings: Settings, throttling_failure_at: datetime | None, now: datet
 
 
 def record_failure(context: LedgerContext, user_id: int) -> None:
-    """Count one failed look-up, in its own transaction (the request's rolled back)."""
+    """Count one failed look-up (a 404 voucher_not_found about to be answered), in its
+    own transaction (the request's rolled back). Counting and deciding are one step
+    under the credential's lock: when the credential has had its allowance of failures
+    in the window already (parallel requests that all passed ``check``), this one is
+    not counted and the caller is refused with 429 instead of its 404, so at most
+    ``throttle_max_failures`` answers of 404 go out per window, however requests are
+    timed and in however many processes."""
     now = utcnow()
-    window = timedelta(seconds=context.settings.throttle_window_seconds)
     with context.db.writer() as session:
-        session.execute(
-            delete(LookupFailure).where(
-                LookupFailure.integration_user_id == user_id,
-                LookupFailure.failed_at <= now - window,
-            )
+        throttling_failure_at = repository.count_failure(
+            session,
+            user_id,
+            now=now,
+            window_start=window_start(context.settings, now),
+            max_failures=context.settings.throttle_max_failures,
         )
-        session.add(LookupFailure(integration_user_id=user_id, failed_at=now))
         session.commit()
+    check(context.settings, throttling_failure_at, now)

@@ -14,6 +14,7 @@ class EntryOut(BaseModel):
     kind: str = Field(description="sale, load, redemption or reversal.")
     amount: int = Field(description="Signed minor units.")
     site_id: int
+    store_id: str | None = Field(description="The store ID the till named.")
     reference: str
     reverses_transaction_id: str | None
     created_at: datetime

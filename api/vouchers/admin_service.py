@@ -43,6 +43,7 @@ def voucher_ledger(session: Session, code: str) -> VoucherLedgerOut:
                 kind=entry.kind,
                 amount=entry.amount,
                 site_id=entry.site_id,
+                store_id=entry.store_id,
                 reference=entry.reference,
                 reverses_transaction_id=(
                     by_id.get(entry.reverses_entry_id) if entry.reverses_entry_id else None

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from api.core.responses import commit_and_answer
-from api.core.schemas import StoreId, problem_responses
+from api.core.schemas import StoreId, problem_responses, write_responses
 from api.credentials.dependencies import TillDep
 from api.vouchers import service
 from api.vouchers.schemas import (
@@ -18,6 +18,7 @@ from api.vouchers.schemas import (
     ReverseRequest,
     SaleOut,
     SellRequest,
+    StatementOut,
     VoucherOut,
 )
 
@@ -27,25 +28,12 @@ Code = Annotated[
     str,
     Path(description="The 19-digit card number; spaces and dashes are ignored."),
 ]
-_REPLAY_HEADER = {
-    "Idempotent-Replayed": {
-        "description": "`true` when this is the stored answer to an earlier identical request.",
-        "schema": {"type": "string"},
-    }
-}
-
-
-def _write_responses(model: type) -> dict[int | str, dict[str, object]]:
-    return {
-        201: {"model": model, "headers": _REPLAY_HEADER},
-        **problem_responses(401, 403, 404, 409, 422, 429),
-    }
 
 
 @router.get(
     "/{code}",
     response_model=VoucherOut,
-    responses=problem_responses(401, 403, 404, 422, 429),
+    responses=problem_responses(401, 403, 404, 422, 429, 503),
     summary="Check balance",
 )
 def check_balance(
@@ -57,11 +45,42 @@ def check_balance(
     return service.check_balance(caller, code, voucher)
 
 
+@router.get(
+    "/{code}/transactions",
+    response_model=StatementOut,
+    responses=problem_responses(401, 403, 404, 422, 429, 503),
+    summary="Statement",
+)
+def statement(
+    code: Code,
+    store_id: Annotated[StoreId, Query()],
+    till: TillDep,
+    before: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=64,
+            pattern=r"^[ -~]{1,64}$",
+            description="A transaction_id of this voucher: the 100 transactions before it "
+            "(the last one of a page gives the next page). One that names none of this "
+            "voucher's transactions gives none.",
+        ),
+    ] = None,
+) -> StatementOut:
+    """The voucher's transactions, newest first, at most 100, with where each happened
+    and the till's reference."""
+    return till.read_with_voucher(
+        store_id,
+        service.lookup_code(code),
+        lambda session, caller, voucher: service.statement(session, caller, code, voucher, before),
+    )
+
+
 @router.post(
     "",
     status_code=201,
     response_model=SaleOut,
-    responses=_write_responses(SaleOut),
+    responses=write_responses(SaleOut),
     summary="Sell a voucher at the till",
 )
 def sell(body: SellRequest, till: TillDep) -> Response:
@@ -73,7 +92,7 @@ def sell(body: SellRequest, till: TillDep) -> Response:
     "/{code}/redeem",
     status_code=201,
     response_model=MovementOut,
-    responses=_write_responses(MovementOut),
+    responses=write_responses(MovementOut),
     summary="Redeem",
 )
 def redeem(code: Code, body: RedeemRequest, till: TillDep) -> Response:
@@ -85,7 +104,7 @@ def redeem(code: Code, body: RedeemRequest, till: TillDep) -> Response:
     "/{code}/load",
     status_code=201,
     response_model=MovementOut,
-    responses=_write_responses(MovementOut),
+    responses=write_responses(MovementOut),
     summary="Top up (load)",
 )
 def load(code: Code, body: LoadRequest, till: TillDep) -> Response:
@@ -97,7 +116,7 @@ def load(code: Code, body: LoadRequest, till: TillDep) -> Response:
     "/{code}/reverse",
     status_code=201,
     response_model=ReversalOut,
-    responses=_write_responses(ReversalOut),
+    responses=write_responses(ReversalOut),
     summary="Reverse",
 )
 def reverse(code: Code, body: ReverseRequest, till: TillDep) -> Response:

@@ -47,6 +47,10 @@ class LedgerEntry(Base):
     voucher_id: Mapped[int] = mapped_column(ForeignKey("vouchers.id"), index=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    # The store ID the till named, as it sent it: a site's store ID may change (store
+    # IDs swapped between sites), what the till named may not. Null only on entries
+    # made before revision 0004 whose store ID could not be worked out.
+    store_id: Mapped[str | None] = mapped_column(String(64), default=None)
     kind: Mapped[str] = mapped_column(String(16))
     # Signed minor units: sales and loads add, redemptions take away, reversals undo.
     amount: Mapped[int] = mapped_column(BigInteger)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, exists, func, insert, select, update
+from sqlalchemy import BigInteger, Row, bindparam, cast, exists, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from api.vouchers.models import EntryKind, LedgerEntry, Voucher
@@ -21,6 +23,7 @@ class VoucherView:
     currency: str
     expires_at: datetime | None
     cancelled_at: datetime | None
+    id: int
 
 
 @dataclass
@@ -40,19 +43,24 @@ class LockedVoucher:
 # The till writes' statements, built once and run on the session's connection (as in
 # credentials.repository): the ORM's unit of work cost more CPU than everything else
 # in a redemption.
+_LOCKED_COLUMNS = (
+    Voucher.id,
+    Voucher.account_id,
+    Voucher.code,
+    Voucher.balance,
+    Voucher.currency,
+    Voucher.expires_at,
+    Voucher.cancelled_at,
+)
 _LOCK = (
-    select(
-        Voucher.id,
-        Voucher.account_id,
-        Voucher.code,
-        Voucher.balance,
-        Voucher.currency,
-        Voucher.expires_at,
-        Voucher.cancelled_at,
-    )
+    select(*_LOCKED_COLUMNS)
     .where(Voucher.code == bindparam("code"), Voucher.account_id == bindparam("account_id"))
     # PostgreSQL holds the row until commit; SQLite already holds its write lock.
     .with_for_update()
+)
+# The same, for a voucher known by its row (a void by reference finds it from its entry).
+_LOCK_BY_ID = (
+    select(*_LOCKED_COLUMNS).where(Voucher.id == bindparam("voucher_id")).with_for_update()
 )
 _CODE_TAKEN = select(exists().where(Voucher.code == bindparam("code")))
 _ADD_VOUCHER = insert(Voucher).returning(Voucher.id)
@@ -67,6 +75,11 @@ _ADD_ENTRY = insert(LedgerEntry)
 def lock(session: Session, account_id: int, code: str) -> LockedVoucher | None:
     row = session.connection().execute(_LOCK, {"code": code, "account_id": account_id}).first()
     return None if row is None else LockedVoucher(*row)
+
+
+def lock_by_id(session: Session, voucher_id: int) -> LockedVoucher:
+    row = session.connection().execute(_LOCK_BY_ID, {"voucher_id": voucher_id}).one()
+    return LockedVoucher(*row)
 
 
 def code_taken(session: Session, code: str) -> bool:
@@ -116,6 +129,7 @@ def add_entry(
     voucher_id: int,
     account_id: int,
     site_id: int,
+    store_id: str,
     kind: EntryKind,
     amount: int,
     reference: str,
@@ -129,6 +143,7 @@ def add_entry(
             "voucher_id": voucher_id,
             "account_id": account_id,
             "site_id": site_id,
+            "store_id": store_id,
             "kind": str(kind),
             "amount": amount,
             "reference": reference,
@@ -142,6 +157,14 @@ def entry_of_voucher(session: Session, voucher_id: int, transaction_id: str) -> 
     return session.scalars(
         select(LedgerEntry).where(
             LedgerEntry.voucher_id == voucher_id, LedgerEntry.transaction_id == transaction_id
+        )
+    ).first()
+
+
+def entry_of_account(session: Session, account_id: int, transaction_id: str) -> LedgerEntry | None:
+    return session.scalars(
+        select(LedgerEntry).where(
+            LedgerEntry.account_id == account_id, LedgerEntry.transaction_id == transaction_id
         )
     ).first()
 
@@ -167,6 +190,71 @@ def has_unreversed_movements(session: Session, voucher_id: int) -> bool:
         )
         or False
     )
+
+
+STATEMENT_LENGTH = 100
+
+
+def _statement(*, before: bool) -> Any:
+    """A voucher's newest entries (older than the ``before`` entry, when given), each
+    with the balance after it and the reversal that undid it, and the voucher's balance
+    beside them (the same snapshot): one statement."""
+    history = (
+        select(
+            LedgerEntry.id,
+            LedgerEntry.transaction_id,
+            LedgerEntry.kind,
+            LedgerEntry.amount,
+            # PostgreSQL sums BIGINT as NUMERIC: back to an integer.
+            cast(func.sum(LedgerEntry.amount).over(order_by=LedgerEntry.id), BigInteger).label(
+                "balance_after"
+            ),
+            LedgerEntry.store_id,
+            LedgerEntry.reference,
+            LedgerEntry.created_at,
+        )
+        .where(LedgerEntry.voucher_id == bindparam("voucher_id"))
+        .subquery()
+    )
+    reversal = aliased(LedgerEntry)
+    query = (
+        select(
+            history.c.transaction_id,
+            history.c.kind,
+            history.c.amount,
+            history.c.balance_after,
+            history.c.store_id,
+            history.c.reference,
+            history.c.created_at,
+            reversal.transaction_id.label("reversed_by"),
+            Voucher.balance,
+        )
+        .select_from(history)
+        .join(Voucher, Voucher.id == bindparam("voucher_id"))
+        .outerjoin(reversal, reversal.reverses_entry_id == history.c.id)
+        .order_by(history.c.id.desc())
+        .limit(STATEMENT_LENGTH)
+    )
+    if before:
+        # An unknown transaction ID (or another voucher's) names no place: no entries.
+        cursor = (
+            select(LedgerEntry.id)
+            .where(
+                LedgerEntry.transaction_id == bindparam("before"),
+                LedgerEntry.voucher_id == bindparam("voucher_id"),
+            )
+            .scalar_subquery()
+        )
+        query = query.where(history.c.id < cursor)
+    return query
+
+
+_STATEMENT = {False: _statement(before=False), True: _statement(before=True)}
+
+
+def statement(session: Session, voucher_id: int, before: str | None) -> Sequence[Row[Any]]:
+    parameters = {"voucher_id": voucher_id, "before": before}
+    return session.connection().execute(_STATEMENT[before is not None], parameters).all()
 
 
 def find_any(session: Session, code: str) -> Voucher | None:

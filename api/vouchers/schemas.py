@@ -69,3 +69,31 @@ class MovementOut(BaseModel):
 
 class ReversalOut(MovementOut):
     reversed_transaction_id: str
+
+
+EntryKindName = Literal["sale", "redemption", "load", "reversal"]
+
+
+class StatementEntry(BaseModel):
+    transaction_id: str
+    kind: EntryKindName
+    amount: int = Field(description="Signed minor units: a redemption is negative.")
+    balance_after: int = Field(description="Minor units on the voucher after this transaction.")
+    store_id: str | None = Field(
+        description="The store ID the till named (null only for transactions recorded "
+        "before the ledger kept it, when it could not be worked out)."
+    )
+    reference: str = Field(description="The till's own reference sent with it.")
+    created_at: datetime = Field(description="RFC 3339 UTC.")
+    reversed_by: str | None = Field(
+        description="The transaction_id of the reversal that undid it, or null."
+    )
+
+
+class StatementOut(BaseModel):
+    code: str = Field(description="The 19-digit card number.")
+    balance: int = Field(description="Minor units.")
+    currency: str = Field(description="ISO 4217 code, e.g. GBP.")
+    transactions: list[StatementEntry] = Field(
+        description="Newest first, at most 100 (older ones with `before`)."
+    )

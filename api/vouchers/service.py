@@ -22,6 +22,7 @@ from api.core.errors import (
     NotReversible,
     ProductNotFound,
     TransactionNotFound,
+    TransactionVoided,
     VoucherCancelled,
     VoucherExpired,
     VoucherInUse,
@@ -29,7 +30,13 @@ from api.core.errors import (
 )
 from api.core.types import utcnow
 from api.credentials.service import TillCaller
-from api.idempotency.service import TillOutcome, request_fingerprint, run_once
+from api.idempotency.service import (
+    VOIDED_DETAIL,
+    TillOutcome,
+    is_voided,
+    request_fingerprint,
+    run_once,
+)
 from api.merchants import repository as merchants_repository
 from api.vouchers import cards, repository
 from api.vouchers.models import EntryKind, LedgerEntry
@@ -42,6 +49,8 @@ from api.vouchers.schemas import (
     ReverseRequest,
     SaleOut,
     SellRequest,
+    StatementEntry,
+    StatementOut,
     VoucherOut,
     VoucherStatus,
 )
@@ -101,10 +110,46 @@ def check_balance(caller: TillCaller, code: str, voucher: VoucherView | None) ->
     return voucher_out(voucher, utcnow())
 
 
+def statement(
+    session: Session,
+    caller: TillCaller,
+    code: str,
+    voucher: VoucherView | None,
+    before: str | None,
+) -> StatementOut:
+    """The voucher's newest transactions (read with the caller, as for a balance check:
+    the same checks in the same order, an unknown code counted by the throttle)."""
+    caller.store_site()
+    _well_formed(code, caller)
+    if voucher is None:
+        raise VoucherNotFound("No voucher with this code.")
+    rows = repository.statement(session, voucher.id, before)
+    return StatementOut(
+        code=voucher.code,
+        # Read with the entries, so that it is the newest entry's balance_after.
+        balance=rows[0].balance if rows else voucher.balance,
+        currency=voucher.currency,
+        transactions=[
+            StatementEntry(
+                transaction_id=row.transaction_id,
+                kind=row.kind,
+                amount=row.amount,
+                balance_after=row.balance_after,
+                store_id=row.store_id,
+                reference=row.reference,
+                created_at=row.created_at.replace(microsecond=0),
+                reversed_by=row.reversed_by,
+            )
+            for row in rows
+        ],
+    )
+
+
 def sell(session: Session, caller: TillCaller, request: SellRequest) -> TillOutcome:
     site_id = caller.store_site()
     product = merchants_repository.product_for_sale(session, caller.account_id, request.product_id)
     if product is None or not product.in_store:
+        refuse_if_voided(session, caller, request.store_id, request.reference)
         raise ProductNotFound("No in-store gift product with this ID on your account.")
 
     def operation() -> SaleOut:
@@ -126,7 +171,13 @@ def sell(session: Session, caller: TillCaller, request: SellRequest) -> TillOutc
             created_at=now,
         )
         transaction_id = _record(
-            session, voucher, site_id, EntryKind.SALE, request.amount, request.reference
+            session,
+            voucher,
+            site_id,
+            request.store_id,
+            EntryKind.SALE,
+            request.amount,
+            request.reference,
         )
         return SaleOut(**voucher_out(voucher, now).model_dump(), transaction_id=transaction_id)
 
@@ -148,7 +199,13 @@ def redeem(session: Session, caller: TillCaller, code: str, request: RedeemReque
                 )
             taken = voucher.balance
         transaction_id = _record(
-            session, voucher, site_id, EntryKind.REDEMPTION, -taken, request.reference
+            session,
+            voucher,
+            site_id,
+            request.store_id,
+            EntryKind.REDEMPTION,
+            -taken,
+            request.reference,
         )
         return _movement(voucher, transaction_id, taken)
 
@@ -167,7 +224,13 @@ def load(session: Session, caller: TillCaller, code: str, request: LoadRequest) 
                 f"A voucher on this account may hold at most {cap}; it holds {voucher.balance}."
             )
         transaction_id = _record(
-            session, voucher, site_id, EntryKind.LOAD, request.amount, request.reference
+            session,
+            voucher,
+            site_id,
+            request.store_id,
+            EntryKind.LOAD,
+            request.amount,
+            request.reference,
         )
         return _movement(voucher, transaction_id, request.amount)
 
@@ -181,38 +244,77 @@ def reverse(
     voucher = _find_voucher(session, caller, code)
     target = repository.entry_of_voucher(session, voucher.id, request.transaction_id)
     if target is None:
+        refuse_if_voided(session, caller, request.store_id, request.reference)
         raise TransactionNotFound("This voucher has no transaction with that ID.")
 
     def operation() -> ReversalOut:
-        if target.kind == EntryKind.REVERSAL:
-            raise NotReversible("A reversal cannot itself be reversed.")
-        if repository.is_reversed(session, target.id):
-            raise AlreadyReversed("This transaction has already been reversed.")
-        if target.kind == EntryKind.LOAD and voucher.balance < target.amount:
-            raise InsufficientFunds(
-                f"The top-up of {target.amount} has been spent; the voucher holds {voucher.balance}.",
-                balance=voucher.balance,
-            )
-        if target.kind == EntryKind.SALE:
-            if repository.has_unreversed_movements(session, voucher.id):
-                raise VoucherInUse("Reverse the voucher's other transactions before its sale.")
-            voucher.cancelled_at = utcnow()
-            # With every other movement undone the balance is the sale's amount; take it all.
-            delta = -voucher.balance
-        else:
-            delta = -target.amount
-        transaction_id = _record(
-            session, voucher, site_id, EntryKind.REVERSAL, delta, request.reference, reverses=target
-        )
-        return ReversalOut(
-            transaction_id=transaction_id,
-            reversed_transaction_id=target.transaction_id,
-            amount=abs(target.amount),
-            balance=voucher.balance,
-            currency=voucher.currency,
+        return reverse_entry(
+            session, caller, site_id, request.store_id, voucher, target, request.reference
         )
 
     return _once(session, caller, site_id, "reverse", request, operation, code=voucher.code)
+
+
+def reverse_entry(
+    session: Session,
+    caller: TillCaller,
+    site_id: int,
+    store_id: str,
+    voucher: LockedVoucher,
+    target: LedgerEntry,
+    reference: str,
+) -> ReversalOut:
+    """Undo ``target``, an entry of ``voucher`` (locked), whole, under ``reference``:
+    the rules of a reversal, shared by reverse and the void by reference."""
+    if target.kind == EntryKind.REVERSAL:
+        raise NotReversible("A reversal cannot itself be reversed.")
+    if repository.is_reversed(session, target.id):
+        raise AlreadyReversed("This transaction has already been reversed.")
+    if target.kind == EntryKind.LOAD and voucher.balance < target.amount:
+        raise InsufficientFunds(
+            f"The top-up of {target.amount} has been spent; the voucher holds {voucher.balance}.",
+            balance=voucher.balance,
+        )
+    if target.kind == EntryKind.SALE:
+        if repository.has_unreversed_movements(session, voucher.id):
+            raise VoucherInUse("Reverse the voucher's other transactions before its sale.")
+        voucher.cancelled_at = utcnow()
+        # With every other movement undone the balance is the sale's amount; take it all.
+        delta = -voucher.balance
+    else:
+        delta = -target.amount
+    cap = caller.balance_cap
+    if cap is not None and delta > 0 and voucher.balance + delta > cap:
+        # The cap is a hard limit: undoing a redemption may not break it either.
+        raise BalanceLimitExceeded(
+            f"A voucher on this account may hold at most {cap}; it holds {voucher.balance}."
+        )
+    transaction_id = _record(
+        session,
+        voucher,
+        site_id,
+        store_id,
+        EntryKind.REVERSAL,
+        delta,
+        reference,
+        reverses=target,
+    )
+    return ReversalOut(
+        transaction_id=transaction_id,
+        reversed_transaction_id=target.transaction_id,
+        amount=abs(target.amount),
+        balance=voucher.balance,
+        currency=voucher.currency,
+    )
+
+
+def refuse_if_voided(session: Session, caller: TillCaller, store_id: str, reference: str) -> None:
+    """Before a 404 about something the body names (a product, a transaction): a
+    reference voided already answers 409 transaction_voided whatever its body said.
+    Only refusals pay for this look-up; every other late original finds the void when
+    it records its answer (idempotency.run_once)."""
+    if is_voided(session, account_id=caller.account_id, store_id=store_id, reference=reference):
+        raise TransactionVoided(VOIDED_DETAIL)
 
 
 def _well_formed(code: str, caller: TillCaller) -> str:
@@ -251,6 +353,7 @@ def _record(
     session: Session,
     voucher: LockedVoucher,
     site_id: int,
+    store_id: str,
     kind: EntryKind,
     amount: int,
     reference: str,
@@ -267,6 +370,7 @@ def _record(
         voucher_id=voucher.id,
         account_id=voucher.account_id,
         site_id=site_id,
+        store_id=store_id,
         kind=kind,
         amount=amount,
         reference=reference,
@@ -298,6 +402,7 @@ def _once(
     return run_once(
         session,
         account_id=caller.account_id,
+        store_id=request.store_id,
         site_id=site_id,
         reference=request.reference,
         fingerprint=request_fingerprint(operation_name, request, code=code),

@@ -1,6 +1,8 @@
 """Model-based test of the till API: random sequences of sells, redemptions (whole and
-partial), top-ups, reversals, balance checks, retries and reused references, over real
-HTTP, each answer compared with a small Python model of the contract (till-api.md).
+partial), top-ups, reversals, voids by reference (of references the ledger has and of
+ones it never received, and the late originals of those), balance checks, statements,
+retries and reused references, over real HTTP, each answer compared with a small Python
+model of the contract (till-api.md).
 
 After every step, each voucher the step touched is checked against the model: its
 balance and status on the admin ledger, and the sum of its ledger entries, equal the
@@ -44,7 +46,19 @@ class Transaction:
     code: str
     kind: str  # sale, load, redemption, reversal
     amount: int  # what the till was told was moved (positive)
-    reversed: bool = False
+    signed: int  # what it moved on the voucher (a redemption is negative)
+    reference: str
+    reversed_by: str | None = None
+
+    @property
+    def reversed(self) -> bool:
+        return self.reversed_by is not None
+
+
+# What the ledger holds under a till reference (besides a Transaction it made):
+REFUSED = "refused"  # a recorded 409: nothing moved
+VOIDED = "voided"  # voided before the ledger received it
+VOID_OF_NOTHING = "void of nothing"  # a void's own reference, when it undid nothing
 
 
 @dataclass
@@ -92,6 +106,7 @@ class TillModel(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.model: dict[str, ModelVoucher] = {}
+        self.references: dict[str, Transaction | str] = {}
         self.sent: list[Sent] = []
         self.touched: set[str] = set()
         self.run = uuid.uuid4().hex[:8]
@@ -132,8 +147,8 @@ class TillModel(RuleBasedStateMachine):
             return multiple()
         code = answer["code"]
         voucher = ModelVoucher(code=code, balance=amount)
-        voucher.transactions.append(Transaction(answer["transaction_id"], code, "sale", amount))
         self.model[code] = voucher
+        self.add_transaction(voucher, answer["transaction_id"], "sale", amount, amount, body)
         self.touched.add(code)
         return code
 
@@ -162,7 +177,9 @@ class TillModel(RuleBasedStateMachine):
         self.remember(record)
         if record.status == 201:
             voucher.balance -= taken
-            self.add_transaction(voucher, answer["transaction_id"], "redemption", taken)
+            self.add_transaction(
+                voucher, answer["transaction_id"], "redemption", taken, -taken, body
+            )
 
     @rule(code=vouchers, amount=AMOUNTS)
     def load(self, code: str, amount: int) -> None:
@@ -178,7 +195,7 @@ class TillModel(RuleBasedStateMachine):
         self.remember(record)
         if record.status == 201:
             voucher.balance += amount
-            self.add_transaction(voucher, answer["transaction_id"], "load", amount)
+            self.add_transaction(voucher, answer["transaction_id"], "load", amount, amount, body)
 
     @rule(code=vouchers, data=st.data())
     def reverse(self, code: str, data: st.DataObject) -> None:
@@ -195,41 +212,114 @@ class TillModel(RuleBasedStateMachine):
             "transaction_id": target.transaction_id,
             "reference": self.reference(),
         }
-        others_unreversed = any(
-            t.kind in ("load", "redemption") and not t.reversed for t in voucher.transactions
-        )
-        delta = 0
         if target.code != code:
-            expected = Expected(404, "transaction_not_found")
-        elif target.kind == "reversal":
-            expected = refusal("not_reversible")
-        elif target.reversed:
-            expected = refusal("already_reversed")
-        elif target.kind == "load" and voucher.balance < target.amount:
-            expected = refusal("insufficient_funds", balance=voucher.balance)
-        elif target.kind == "sale" and others_unreversed:
-            expected = refusal("voucher_in_use")
+            expected, delta = Expected(404, "transaction_not_found"), 0
         else:
-            delta = {"redemption": target.amount, "load": -target.amount}.get(
-                target.kind, -voucher.balance
-            )
-            expected = Expected(
-                201,
-                fields={
-                    "amount": target.amount,
-                    "balance": voucher.balance + delta,
-                    "reversed_transaction_id": target.transaction_id,
-                },
-            )
+            expected, delta = reversal_of(voucher, target)
         record, answer = self.post(f"/v1/vouchers/{code}/reverse", body, expected)
         if record.status == 404:
             return  # refused before the ledger acted: no record, nothing to replay
         self.remember(record)
         if record.status == 201:
-            voucher.balance += delta
-            target.reversed = True
-            voucher.cancelled = target.kind == "sale"
-            self.add_transaction(voucher, answer["transaction_id"], "reversal", target.amount)
+            self.apply_reversal(voucher, target, delta, answer["transaction_id"], body)
+
+    @rule(data=st.data())
+    def void_by_reference(self, data: st.DataObject) -> None:
+        """Void by the till's own reference: one the ledger holds (a movement, a
+        reversal, a refusal, a void), or one it never received."""
+        known = sorted(self.references)
+        movements = [
+            r
+            for r, held in sorted(self.references.items())
+            if isinstance(held, Transaction) and held.kind != "reversal"
+        ]
+        choice = data.draw(st.integers(0, 3), label="which reference")
+        if choice >= 2 and movements:
+            original = data.draw(st.sampled_from(movements), label="a movement's reference")
+        elif choice >= 1 and known:
+            original = data.draw(st.sampled_from(known), label="a known reference")
+        else:
+            original = self.reference()  # never received
+        held = self.references.get(original)
+        body = {
+            "store_id": self.merchant.store,
+            "original_reference": original,
+            "reference": self.reference(),
+        }
+        nothing = {"reversed_transaction_id": None, "code": None, "amount": 0, "balance": None}
+        target: Transaction | None = None
+        delta = 0
+        if held is None or held == REFUSED:
+            expected = Expected(201, fields=nothing)
+        elif held == VOIDED:
+            expected = refusal("already_reversed")
+        elif held == VOID_OF_NOTHING:
+            expected = refusal("not_reversible")
+        else:
+            assert isinstance(held, Transaction)
+            target = held
+            expected, delta = reversal_of(self.model[held.code], held)
+            if expected.status == 201:
+                expected.fields["code"] = held.code
+            self.touched.add(held.code)
+        record, answer = self.post("/v1/reversals", body, expected)
+        self.remember(record)
+        if record.status != 201:
+            return
+        if target is None:
+            if held is None:
+                self.references[original] = VOIDED
+            self.references[body["reference"]] = VOID_OF_NOTHING
+        else:
+            voucher = self.model[target.code]
+            self.apply_reversal(voucher, target, delta, answer["transaction_id"], body)
+
+    @precondition(lambda self: VOIDED in self.references.values())
+    @rule(data=st.data(), amount=AMOUNTS)
+    def late_original(self, data: st.DataObject, amount: int) -> None:
+        """The till's queue sends a request whose reference it voided: whatever it is,
+        409 transaction_voided, and nothing moves."""
+        voided = sorted(r for r, held in self.references.items() if held == VOIDED)
+        reference = data.draw(st.sampled_from(voided), label="voided reference")
+        body: dict[str, Any] = {"store_id": self.merchant.store, "reference": reference}
+        if self.model and data.draw(st.booleans(), label="on a voucher"):
+            code = data.draw(st.sampled_from(sorted(self.model)), label="voucher")
+            kind = data.draw(st.sampled_from(["redeem", "load"]), label="kind")
+            path, body["amount"] = f"/v1/vouchers/{code}/{kind}", amount
+        else:
+            path = "/v1/vouchers"
+            body.update(product_id=self.merchant.product_id, amount=amount)
+        self.post(path, body, refusal("transaction_voided"))
+        # Not remembered: its answer is the void's, and a retry gets the same again.
+
+    @rule(code=vouchers)
+    def statement(self, code: str) -> None:
+        """The voucher's history, newest first, as the model has it."""
+        voucher = self.model[code]
+        response = self.merchant.till.get(
+            f"/v1/vouchers/{code}/transactions", params={"store_id": self.merchant.store}
+        )
+        check(response, Expected(200, fields={"code": code, "balance": voucher.balance}))
+        running, expected = 0, []
+        for t in voucher.transactions:
+            running += t.signed
+            expected.append(
+                (t.transaction_id, t.kind, t.signed, running, t.reference, t.reversed_by)
+            )
+        expected.reverse()
+        got = [
+            (
+                t["transaction_id"],
+                t["kind"],
+                t["amount"],
+                t["balance_after"],
+                t["reference"],
+                t["reversed_by"],
+            )
+            for t in response.json()["transactions"]
+        ]
+        assert got == expected[:100]
+        assert {t["store_id"] for t in response.json()["transactions"]} == {self.merchant.store}
 
     @rule(code=vouchers)
     def check_balance(self, code: str) -> None:
@@ -272,6 +362,8 @@ class TillModel(RuleBasedStateMachine):
         body = dict(record.body)
         if "amount" in body:
             body["amount"] += 1
+        elif record.path == "/v1/reversals":
+            body["original_reference"] = self.reference()
         elif record.path.endswith("/reverse"):
             # Another transaction of the same voucher would be a different request;
             # so is the same one under a different operation on this reference.
@@ -311,20 +403,74 @@ class TillModel(RuleBasedStateMachine):
     def touch(self, record: Sent) -> None:
         """Mark the voucher a recorded request was about for the next ledger check."""
         self.touch_path(record.path)
-        if record.path == "/v1/vouchers" and record.status == 201:
-            self.touched.add(json.loads(record.content)["code"])
+        if record.path in ("/v1/vouchers", "/v1/reversals") and record.status == 201:
+            code = json.loads(record.content)["code"]
+            if code is not None:
+                self.touched.add(code)
 
     def touch_path(self, path: str) -> None:
-        if path != "/v1/vouchers":
+        if path.startswith("/v1/vouchers/"):
             self.touched.add(path.split("/")[3])  # /v1/vouchers/{code}/...
 
     def remember(self, record: Sent) -> None:
+        """Keep a recorded answer for retries, and what its reference now holds."""
         self.sent.append(record)
+        if record.status != 201:
+            self.references[record.body["reference"]] = REFUSED
 
     def add_transaction(
-        self, voucher: ModelVoucher, transaction_id: str, kind: str, amount: int
+        self,
+        voucher: ModelVoucher,
+        transaction_id: str,
+        kind: str,
+        amount: int,
+        signed: int,
+        body: dict[str, Any],
     ) -> None:
-        voucher.transactions.append(Transaction(transaction_id, voucher.code, kind, amount))
+        transaction = Transaction(
+            transaction_id, voucher.code, kind, amount, signed, body["reference"]
+        )
+        voucher.transactions.append(transaction)
+        self.references[body["reference"]] = transaction
+        self.touched.add(voucher.code)
+
+    def apply_reversal(
+        self,
+        voucher: ModelVoucher,
+        target: Transaction,
+        delta: int,
+        transaction_id: str,
+        body: dict[str, Any],
+    ) -> None:
+        voucher.balance += delta
+        target.reversed_by = transaction_id
+        voucher.cancelled = target.kind == "sale"
+        self.add_transaction(voucher, transaction_id, "reversal", target.amount, delta, body)
+
+
+def reversal_of(voucher: ModelVoucher, target: Transaction) -> tuple[Expected, int]:
+    """The answer to undoing ``target`` (a transaction of ``voucher``), and the change
+    to the balance it makes: reverse's rules, which the void by reference shares."""
+    others_unreversed = any(
+        t.kind in ("load", "redemption") and not t.reversed for t in voucher.transactions
+    )
+    if target.kind == "reversal":
+        return refusal("not_reversible"), 0
+    if target.reversed:
+        return refusal("already_reversed"), 0
+    if target.kind == "load" and voucher.balance < target.amount:
+        return refusal("insufficient_funds", balance=voucher.balance), 0
+    if target.kind == "sale" and others_unreversed:
+        return refusal("voucher_in_use"), 0
+    delta = {"redemption": target.amount, "load": -target.amount}.get(target.kind, -voucher.balance)
+    if voucher.balance + delta > CAP:
+        return refusal("balance_limit_exceeded"), 0
+    fields = {
+        "amount": target.amount,
+        "balance": voucher.balance + delta,
+        "reversed_transaction_id": target.transaction_id,
+    }
+    return Expected(201, fields=fields), delta
 
 
 def check(response: httpx.Response, expected: Expected) -> None:

@@ -104,6 +104,8 @@ def test_whole_onboarding(
         "check balance",
         "redeem",
         "reverse redemption",
+        "redeem to void",
+        "void redemption by reference",
         "check balance again",
         "cancel test voucher",
         "check cancelled",
