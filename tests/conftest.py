@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 SUITES = {"ledger", "onboarding", "system"}
 chosen = {
     s.strip() for s in os.environ.get("HARNESS_SUITES", ",".join(sorted(SUITES))).split(",")
@@ -30,3 +32,8 @@ pytest_plugins = [
     *(["harness.messaging_fixtures"] if "onboarding" in chosen else []),
     *(["harness.system_fixtures", "harness.browser_fixtures"] if "system" in chosen else []),
 ]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first, so that no worker starts one when the others are done."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
