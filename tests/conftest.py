@@ -19,6 +19,8 @@ import importlib.metadata
 import os
 import sysconfig
 
+import pytest
+
 SUITES = {"ledger", "onboarding", "system"}
 
 
@@ -45,3 +47,8 @@ pytest_plugins = [
     *(["harness.messaging_fixtures"] if "onboarding" in chosen else []),
     *(["harness.system_fixtures", "harness.browser_fixtures"] if "system" in chosen else []),
 ]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first, so that no worker starts one when the others are done."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

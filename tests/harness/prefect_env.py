@@ -178,7 +178,7 @@ def wait_for_state(run_id: UUID, *states: str, timeout: float = 120) -> FlowRun:
             raise AssertionError(
                 f"run {run_id} ended {state}: {run.state.message if run.state else ''}"
             )
-        time.sleep(0.5)
+        time.sleep(0.2)
     raise AssertionError(f"run {run_id} did not reach {states} in {timeout}s (now {state})")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -25,6 +26,16 @@ from harness.system import flow_env_for, new_polaris_contact
 from harness.twilio_standin import TwilioStandin
 
 OnboardingCli = Callable[..., Result]
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under ``--dist loadgroup``: the tests on the shared system share one worker
+    (harness.scheduling says why xdist's own marks cannot do it)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from harness.scheduling import SharedSystemScheduling
+
+    return SharedSystemScheduling(config, log, rootdir=config.rootpath)
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,7 @@ SITES = [
 STORE_IDS = {"The Crown, Soho": "PLR-100", "The Anchor, Bristol": "PLR-200"}
 SUBMIT_ATTEMPTS = 3
 
-pytestmark = pytest.mark.usefixtures("chromium_present")
+pytestmark = [pytest.mark.usefixtures("chromium_present"), pytest.mark.slow]
 
 
 def test_store_ids_entered_in_the_prefect_ui(

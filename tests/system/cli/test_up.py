@@ -59,7 +59,18 @@ class Up:
 
     def ctrl_c(self) -> int:
         self.process.send_signal(signal.SIGINT)
-        return self.process.wait(timeout=STOP_BOUND_SECONDS + STOP_MARGIN_SECONDS)
+        try:
+            return self.process.wait(timeout=STOP_BOUND_SECONDS + STOP_MARGIN_SECONDS)
+        except subprocess.TimeoutExpired:
+            left = subprocess.run(
+                ["ps", "-o", "pid,pgid,stat,etime,args", "--sid", str(self.process.pid)],
+                capture_output=True,
+                text=True,
+            ).stdout
+            pytest.fail(
+                f"scripts/up did not stop within {STOP_BOUND_SECONDS + STOP_MARGIN_SECONDS} s "
+                f"of Ctrl-C. Still running:\n{left}\nIts output:\n{self.output()}"
+            )
 
     def onboarding(self, *args: str) -> Any:
         """The `onboarding` command, set up as `scripts/up` says to."""
@@ -101,6 +112,7 @@ def scripts_up(var: Path, **env: str) -> Iterator[Up]:
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own session: whatever it starts can be found
+            preexec_fn=_ctrl_c_as_in_a_terminal,
         )
     up = Up(
         process,
@@ -117,6 +129,12 @@ def scripts_up(var: Path, **env: str) -> Iterator[Up]:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def _ctrl_c_as_in_a_terminal() -> None:
+    """SIGINT as a terminal's shell leaves it: a suite run from a background job
+    inherits it ignored, and a shell that starts with SIGINT ignored cannot trap it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _session(session_id: int) -> list[int]:
