@@ -35,7 +35,11 @@ def _installed(distribution: str) -> bool:
 # By default, what this environment can run: the ledger's (.venv-ledger) its own part,
 # the onboarding one (.venv) the other two.
 _DEFAULT = ["ledger"] if _installed("ledger") else []
-_DEFAULT += ["onboarding", "system"] if _installed("onboarding") else []
+_DEFAULT += ["onboarding"] if _installed("onboarding") else []
+# The system part needs the workspace root's development group too (Playwright,
+# dockerfile-parse, psycopg); the onboarding package alone (`uv sync --package
+# onboarding`) runs its own part.
+_DEFAULT += ["system"] if _installed("onboarding") and _installed("playwright") else []
 chosen = {s.strip() for s in os.environ.get("HARNESS_SUITES", ",".join(_DEFAULT)).split(",")}
 if unknown := chosen - SUITES - {""}:
     raise SystemExit(f"HARNESS_SUITES: unknown {sorted(unknown)}; choose from {sorted(SUITES)}")

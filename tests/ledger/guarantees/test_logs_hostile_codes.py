@@ -20,9 +20,9 @@ import httpx
 import pytest
 
 from api.core.config import Settings
-from tests.conftest import ADMIN_TOKEN
-from tests.support.factories import make_merchant
-from tests.support.server import serve_ledger
+from harness.constants import ADMIN_TOKEN
+from harness.factories import make_merchant
+from harness.ledger_app import serve_ledger
 
 # Built from code points: the digits themselves look like ASCII ones in an editor.
 FULLWIDTH = str.maketrans("0123456789", "".join(chr(0xFF10 + n) for n in range(10)))

@@ -19,8 +19,8 @@ from typing import Any
 
 import httpx
 
-from tests.support.factories import Merchant
-from tests.support.server import LedgerServer
+from harness.factories import Merchant
+from harness.ledger_app import LedgerServer
 
 PAIRS = 100
 KINDS = ("sale", "redeem", "load")

@@ -10,8 +10,8 @@ import logging
 import httpx
 import pytest
 
-from tests.support.factories import Merchant
-from tests.till.contract import created, problem
+from harness.factories import Merchant
+from tests.ledger.till.contract import created, problem
 
 REALM = 'Basic realm="toggle"'
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import httpx
 
-from tests.support.factories import make_merchant
-from tests.support.server import LedgerServer
-from tests.till.contract import assert_ledger, balance_of, created, problem
+from harness.factories import make_merchant
+from harness.ledger_app import LedgerServer
+from tests.ledger.till.contract import assert_ledger, balance_of, created, problem
 
 CAP = 10_000
 

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tests.support.factories import Merchant
-from tests.till.contract import created, problem
+from harness.factories import Merchant
+from tests.ledger.till.contract import created, problem
 
 LIMIT = 64 * 1024
 PROMPT_SECONDS = 10  # the answer comes long before this; without the gate it never does

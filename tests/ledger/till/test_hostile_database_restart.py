@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from api.core.config import Settings
-from tests.support.factories import Merchant
-from tests.till.contract import assert_ledger, created, ok, problem
+from harness.factories import Merchant
+from tests.ledger.till.contract import assert_ledger, created, ok, problem
 
 
 @pytest.fixture

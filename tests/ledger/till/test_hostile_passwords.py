@@ -17,10 +17,10 @@ from sqlalchemy import create_engine, select, update
 
 from api.core.config import Settings
 from api.credentials.models import IntegrationUser
-from tests.conftest import ADMIN_TOKEN, make_settings
-from tests.support.factories import Merchant, make_merchant
-from tests.support.server import LedgerServer, serve_ledger
-from tests.till.contract import ok, problem
+from harness.constants import ADMIN_TOKEN
+from harness.factories import Merchant, make_merchant
+from harness.ledger_app import LedgerServer, make_settings, serve_ledger
+from tests.ledger.till.contract import ok, problem
 
 CALLS = 30
 # Medians of the three kinds of refusal may differ by this much at most. Without the

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.support.factories import Merchant
-from tests.till.contract import assert_ledger, created, ok
+from harness.factories import Merchant
+from tests.ledger.till.contract import assert_ledger, created, ok
 
 
 def _swap_store_ids(merchant: Merchant) -> None:

@@ -14,10 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from api.core.config import Settings
-from tests.conftest import ADMIN_TOKEN
-from tests.support.factories import make_merchant
-from tests.support.server import serve_ledger
-from tests.till.contract import unknown_code
+from harness.constants import ADMIN_TOKEN
+from harness.factories import make_merchant
+from harness.ledger_app import serve_ledger
+from tests.ledger.till.contract import unknown_code
 
 LIMIT = 20
 PARALLEL = 100

@@ -9,8 +9,8 @@ import json
 
 import httpx
 
-from tests.conftest import ADMIN_TOKEN
-from tests.support.factories import Merchant
+from harness.constants import ADMIN_TOKEN
+from harness.factories import Merchant
 
 
 def _schemes_of(document: dict, operation: dict) -> dict[str, dict]:

@@ -12,10 +12,10 @@ import httpx
 import pytest
 from sqlalchemy import event
 
-from tests.conftest import ADMIN_TOKEN, make_settings
-from tests.support.factories import Merchant, make_merchant
-from tests.support.server import LedgerServer, serve_ledger
-from tests.till.contract import (
+from harness.constants import ADMIN_TOKEN
+from harness.factories import Merchant, make_merchant
+from harness.ledger_app import LedgerServer, make_settings, serve_ledger
+from tests.ledger.till.contract import (
     PROBLEM_JSON,
     bad_check_digit,
     created,

@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_TOKEN, make_settings
-from tests.support.factories import Merchant, make_merchant
-from tests.support.server import LedgerServer, serve_ledger
-from tests.till.contract import (
+from harness.constants import ADMIN_TOKEN
+from harness.factories import Merchant, make_merchant
+from harness.ledger_app import LedgerServer, make_settings, serve_ledger
+from tests.ledger.till.contract import (
     assert_ledger,
     balance_of,
     created,
