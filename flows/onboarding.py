@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from prefect import flow, get_client, get_run_logger, runtime
+from prefect.exceptions import ObjectNotFound
 from prefect.flow_runs import suspend_flow_run
 
 from contract.onboardings import OnboardingOut
@@ -141,10 +142,18 @@ def _claim(ledger: LedgerAdmin, onboarding: OnboardingOut, run_id: str) -> Onboa
 
 
 def _flow_run_state(flow_run_id: str) -> str | None:
+    """The run's state type, or None if Prefect has no such run (so nothing drives
+    the onboarding). Any other error (the Prefect API down or answering 5xx, after the
+    client's own retries) propagates: a run we cannot see may well be alive, and
+    taking its onboarding over would have two runs drive it."""
+    try:
+        run_id = UUID(flow_run_id)
+    except ValueError:  # not a Prefect run's ID at all
+        return None
     try:
         with get_client(sync_client=True) as client:
-            run = client.read_flow_run(UUID(flow_run_id))
-    except Exception:  # an unknown or unreadable run cannot be driving anything
+            run = client.read_flow_run(run_id)
+    except ObjectNotFound:
         return None
     return run.state.type.value if run.state else None
 
