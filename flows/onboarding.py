@@ -22,7 +22,7 @@ from prefect.flow_runs import suspend_flow_run
 
 from contract.onboardings import OnboardingOut
 from flows import checklist, stages
-from flows.deployments import ONBOARDING_DEPLOYMENT_NAME, ONBOARDING_FLOW
+from flows.deployments import ONBOARDING_FLOW
 from flows.ledger import LedgerAdmin, LedgerRefused
 from flows.notifications import notify_failure
 from flows.parameters import AccountId, PolarisContact, ProductId, SitesToAdd
@@ -187,6 +187,3 @@ def _record_failure(onboarding: OnboardingOut, merchant: str, error: Exception) 
     except Exception as unsent:
         logger.warning("Could not send the failure notification: %s", unsent)
 
-
-if __name__ == "__main__":
-    polaris_onboarding.serve(name=ONBOARDING_DEPLOYMENT_NAME)
