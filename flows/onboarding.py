@@ -23,7 +23,7 @@ from prefect.flow_runs import suspend_flow_run
 from contract.onboardings import OnboardingOut
 from flows import checklist, stages
 from flows.deployments import ONBOARDING_FLOW
-from flows.ledger import LedgerAdmin, LedgerRefused
+from flows.ledger import LedgerAdmin, LedgerRefused, with_retries
 from flows.notifications import notify_failure
 from flows.parameters import AccountId, PolarisContact, ProductId, SitesToAdd
 from flows.settings import get_settings
@@ -49,13 +49,14 @@ def polaris_onboarding(
     settings = get_settings()
     logger = get_run_logger()
     run_id = str(runtime.flow_run.id)
+    # Each ledger call here is retried while the ledger is unreachable or answers 5xx
+    # (the stages, as tasks, have retries of their own): one blip fails no run.
     with LedgerAdmin(settings) as ledger:
-        account = ledger.account(account_id)
+        account = with_retries(lambda: ledger.account(account_id))
         merchant = account["name"]
         _name_run(run_id, merchant)
-        onboarding = ledger.start_onboarding(
-            account_id, polaris.model_dump(mode="json"), product_id
-        )
+        contact = polaris.model_dump(mode="json")
+        onboarding = with_retries(lambda: ledger.start_onboarding(account_id, contact, product_id))
         onboarding = _claim(ledger, onboarding, run_id)
     try:
         return _run_stages(onboarding, merchant, account, sites or [], run_id)
@@ -136,7 +137,7 @@ def _claim(ledger: LedgerAdmin, onboarding: OnboardingOut, run_id: str) -> Onboa
                 f"(state {state.lower()}); follow that run instead."
             )
     try:
-        return ledger.claim(onboarding.id, run_id, expected=current)
+        return with_retries(lambda: ledger.claim(onboarding.id, run_id, expected=current))
     except LedgerRefused as refusal:
         raise OnboardingBusy(refusal.detail) from None
 
@@ -166,7 +167,7 @@ def _name_run(run_id: str, merchant: str) -> None:
 
 def _reload(onboarding: OnboardingOut) -> OnboardingOut:
     with LedgerAdmin(get_settings()) as ledger:
-        return ledger.onboarding(onboarding.id)
+        return with_retries(lambda: ledger.onboarding(onboarding.id))
 
 
 def _record_failure(onboarding: OnboardingOut, merchant: str, error: Exception) -> None:
@@ -186,4 +187,3 @@ def _record_failure(onboarding: OnboardingOut, merchant: str, error: Exception) 
         notify_failure(_reload(onboarding), merchant, reason, **where)
     except Exception as unsent:
         logger.warning("Could not send the failure notification: %s", unsent)
-

@@ -75,6 +75,11 @@ class FaultyProxy:
         with self._lock:
             self._faults.append(_Fault(method.upper(), re.compile(path), times, rewrite=rewrite))
 
+    def clear_faults(self) -> None:
+        """Forget the faults not yet met (so a test's leave none to the next)."""
+        with self._lock:
+            self._faults.clear()
+
     def faulted(self) -> list[Seen]:
         with self._lock:
             return [s for s in self.seen if s.faulted]
