@@ -3,11 +3,14 @@ proxy (harness.faulty_proxy) in front of the session's ledger, with a flows runn
 this module's own that reaches the ledger through it.
 
 - a ledger blip (503 once) on the calls the flow body makes between stages (account,
-  start, claim, reload) is retried and the run goes on; a 4xx refusal is not retried.
+  start, claim, reload) is retried and the run goes on; a 4xx refusal is not retried;
+- a till call answered wrongly during "verify integration" fails the run, with the
+  table artifact showing the failed call and an email naming the site and the call.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -21,10 +24,14 @@ from harness.prefect_env import (
     FLOW,
     FlowRunner,
     PrefectServer,
+    artifact_data,
     serve_flows,
     start_onboarding,
+    submit_store_ids,
     wait_for_state,
 )
+from harness.smtp import SmtpServer
+from harness.system import NOTIFY_EMAIL
 
 DEPLOYMENT = f"{FLOW}/faulty-ledger"
 SITES = [
@@ -138,3 +145,78 @@ def test_a_refusal_is_not_retried(
     reads = [s.status for s in proxy.seen if s.path == f"/admin/accounts/{account_id}"]
     assert reads == [404]
     assert ledger_admin.get("/admin/onboardings", params={"account_id": account_id}).json() == []
+
+
+def test_a_wrong_till_answer_fails_verification_naming_the_site_and_call(
+    proxied_runner: FlowRunner,
+    proxy: FaultyProxy,
+    ledger_admin: httpx.Client,
+    shared_smtp: SmtpServer,
+    polaris: dict[str, str],
+) -> None:
+    parameters = _merchant(ledger_admin, polaris)
+    account_id = parameters["account_id"]
+    run_id = start_onboarding(parameters, deployment=DEPLOYMENT)
+    wait_for_state(run_id, "PAUSED")
+    sites = {
+        s["name"]: s["id"] for s in ledger_admin.get(f"/admin/accounts/{account_id}/sites").json()
+    }
+    tag = uuid.uuid4().hex[:6].upper()
+    crown, anchor = f"PLR-C{tag}", f"PLR-A{tag}"
+
+    # The Anchor's first balance check answers a balance the voucher does not have.
+    def wrong_balance(body: Any) -> Any:
+        return {**body, "balance": body["balance"] + 1}
+
+    proxy.rewrite_next("GET", rf"^/v1/vouchers/\d+\?store_id={anchor}$", wrong_balance)
+    submit_store_ids(run_id, {sites["The Crown"]: crown, sites["The Anchor"]: anchor})
+    run = wait_for_state(run_id, "FAILED", timeout=180)
+    assert run.state is not None
+    assert "The Anchor" in (run.state.message or "")
+    assert "check balance" in (run.state.message or "")
+
+    onboarding = _onboarding(ledger_admin, account_id)
+    assert onboarding["status"] == "failed"
+    assert "The Anchor" in onboarding["failure_reason"]
+
+    # The table: every call at the first store ok, the second stopped at the balance check.
+    table = artifact_data(f"onboarding-{onboarding['id']}-verification")
+    rows = table if isinstance(table, list) else json.loads(table)
+    calls = [(r["site"], r["call"], r["outcome"][:7]) for r in rows]
+    # The stores are verified in the ledger's order: The Crown (added first) passed.
+    assert [c for c in calls if c[0] == "The Crown"] == [
+        ("The Crown", call, "ok")
+        for call in (
+            "sell test voucher",
+            "check balance",
+            "redeem",
+            "reverse redemption",
+            "redeem to void",
+            "void redemption by reference",
+            "check balance again",
+            "cancel test voucher",
+            "check cancelled",
+        )
+    ]
+    assert [c for c in calls if c[0] == "The Anchor"] == [
+        ("The Anchor", "sell test voucher", "ok"),
+        ("The Anchor", "check balance", "failed:"),
+    ]
+    (failed_row,) = [r for r in rows if r["outcome"] != "ok"]
+    assert "balance" in failed_row["outcome"]
+
+    # One email, to the Polaris contact and our own people, names the site and the call.
+    merchant = ledger_admin.get(f"/admin/accounts/{account_id}").json()["name"]
+    subject = f"Onboarding failed for {merchant}: verify integration"
+    for address in (polaris["email"], NOTIFY_EMAIL):
+        assert [str(m["Subject"]) for m in shared_smtp.messages_to(address)].count(subject) == 1
+    (email,) = [m for m in shared_smtp.messages_to(polaris["email"]) if m["Subject"] == subject]
+    text = email.get_body(preferencelist=("plain",))
+    assert text is not None
+    body = text.get_content()
+    assert "Stage:   verify integration" in body
+    assert "Site:    The Anchor" in body
+    assert "Call:    check balance" in body
+    # The verification credential was revoked even so.
+    users = ledger_admin.get(f"/admin/accounts/{account_id}/integration-users").json()
+    assert [u for u in users if u["is_active"] and "verification" in u["label"]] == []
