@@ -1,13 +1,140 @@
-"""The names under which the onboarding flows are served and deployed.
+"""The onboarding flows' deployments, defined once.
 
-Kept apart from ``flows.serve`` so that the command line can name the deployment
-without importing the flows themselves (and their stages, spreadsheet and Twilio
-libraries) on every call.
+``flows.serve`` serves exactly these (``scripts/up``, the tests), and ``prefect.yaml``
+(``prefect deploy --all`` onto a work pool, in production) is generated from them:
+
+    python -m flows.deployments --write-prefect-yaml
+
+so the two cannot drift (``tests/system/flows/test_deployments.py`` checks that the
+committed prefect.yaml is the generated one, and that the served deployments on a
+Prefect server are these). prefect.yaml is generated rather than read because it
+carries what only a work pool needs (the pool's name), while these specs stay plain
+data that the `onboarding` command can import without importing the flows (and their
+stages, spreadsheet and Twilio libraries) on every call.
 """
 
 from __future__ import annotations
 
+import argparse
+import importlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
 ONBOARDING_FLOW = "polaris-onboarding"
 ONBOARDING_DEPLOYMENT_NAME = "polaris-onboarding"
 ONBOARDING_DEPLOYMENT = f"{ONBOARDING_FLOW}/{ONBOARDING_DEPLOYMENT_NAME}"
+REMINDERS_FLOW = "polaris-store-id-reminders"
 REMINDERS_DEPLOYMENT_NAME = "store-id-reminders"
+WORK_POOL = "onboarding"
+PREFECT_VERSION = "3.7.2"
+PREFECT_YAML = Path(__file__).resolve().parent.parent / "prefect.yaml"
+
+
+@dataclass(frozen=True)
+class CronSchedule:
+    cron: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    name: str
+    flow_name: str
+    # "path/to/module.py:function", relative to the project folder (as prefect.yaml has it).
+    entrypoint: str
+    description: str
+    tags: tuple[str, ...]
+    schedules: tuple[CronSchedule, ...] = ()
+    enforce_parameter_schema: bool = True
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.flow_name}/{self.name}"
+
+    def load_flow(self) -> Any:
+        """The flow object the entrypoint names (this imports the flow's module)."""
+        path, _, attribute = self.entrypoint.partition(":")
+        module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+        return getattr(module, attribute)
+
+
+DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
+    DeploymentSpec(
+        name=ONBOARDING_DEPLOYMENT_NAME,
+        flow_name=ONBOARDING_FLOW,
+        entrypoint="flows/onboarding.py:polaris_onboarding",
+        description="Onboard a merchant onto Polaris EPOS tills, end to end.",
+        tags=("onboarding", "polaris"),
+    ),
+    DeploymentSpec(
+        name=REMINDERS_DEPLOYMENT_NAME,
+        flow_name=REMINDERS_FLOW,
+        entrypoint="flows/reminders.py:store_id_reminders",
+        description="Remind Polaris about onboardings still waiting for store IDs.",
+        tags=("onboarding", "polaris", "reminders"),
+        # 09:00 on weekdays, London time (the Polaris team's working day), all year.
+        schedules=(CronSchedule("0 9 * * 1-5", "Europe/London"),),
+    ),
+)
+
+_HEADER = """\
+# GENERATED from flows/deployments.py by `python -m flows.deployments --write-prefect-yaml`:
+# edit the specs there, not this file (a test checks the two agree).
+# Prefect deployments for the Polaris onboarding.
+# `prefect deploy --all` registers them with a Prefect server; a process worker on
+# the `onboarding` work pool runs them (`prefect worker start --pool onboarding`),
+# started from this folder.
+# On the embedded default, `scripts/up` serves the same flows without a work pool.
+"""
+
+
+def _q(value: str) -> str:
+    # JSON strings are YAML strings: quoted, so no value is read as another type.
+    return json.dumps(value)
+
+
+def prefect_yaml() -> str:
+    """prefect.yaml's text, from ``DEPLOYMENTS``."""
+    lines = [
+        _HEADER.rstrip("\n"),
+        f"name: {ONBOARDING_FLOW}",
+        f"prefect-version: {PREFECT_VERSION}",
+    ]
+    lines += ["", "deployments:"]
+    for spec in DEPLOYMENTS:
+        lines += [
+            f"  - name: {_q(spec.name)}",
+            f"    entrypoint: {_q(spec.entrypoint)}",
+            f"    description: {_q(spec.description)}",
+            f"    tags: [{', '.join(_q(tag) for tag in spec.tags)}]",
+            f"    enforce_parameter_schema: {'true' if spec.enforce_parameter_schema else 'false'}",
+        ]
+        if spec.schedules:
+            lines.append("    schedules:")
+            for schedule in spec.schedules:
+                lines += [
+                    f"      - cron: {_q(schedule.cron)}",
+                    f"        timezone: {_q(schedule.timezone)}",
+                ]
+        lines += ["    work_pool:", f"      name: {_q(WORK_POOL)}"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m flows.deployments", description=__doc__)
+    parser.add_argument(
+        "--write-prefect-yaml", action="store_true", help=f"write {PREFECT_YAML.name}"
+    )
+    args = parser.parse_args(argv)
+    if args.write_prefect_yaml:
+        PREFECT_YAML.write_text(prefect_yaml())
+        sys.stdout.write(f"wrote {PREFECT_YAML}\n")
+    else:
+        sys.stdout.write(prefect_yaml())
+
+
+if __name__ == "__main__":
+    main()

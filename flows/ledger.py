@@ -7,7 +7,9 @@ LedgerError
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import httpx
 
@@ -27,6 +29,38 @@ class LedgerRefused(LedgerError):
     def __init__(self, status: int, code: str, detail: str) -> None:
         super().__init__(f"the ledger answered {status} {code}: {detail}")
         self.status, self.code, self.detail = status, code, detail
+
+
+T = TypeVar("T")
+
+# For the calls a flow makes outside its tasks (which retry by Prefect's policy).
+CALL_ATTEMPTS = 3
+CALL_RETRY_DELAY = 1.0
+
+
+def is_transient(error: BaseException) -> bool:
+    """A failure that another try may not meet: the ledger unreachable, or answering
+    5xx. A 4xx is the ledger refusing: asking again gets the same answer."""
+    if isinstance(error, LedgerUnavailable):
+        return True
+    return isinstance(error, LedgerRefused) and error.status >= 500
+
+
+def with_retries(
+    call: Callable[[], T], *, attempts: int = CALL_ATTEMPTS, delay: float = CALL_RETRY_DELAY
+) -> T:
+    """``call()``, tried again (after ``delay``, then twice that, ...) while it fails
+    transiently, ``attempts`` times in all. The calls given must be safe to repeat:
+    the admin API's reads, its onboarding start (it returns the open one) and its
+    claim (a claim by the same run again succeeds)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except LedgerError as error:
+            if attempt == attempts or not is_transient(error):
+                raise
+        time.sleep(delay * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class LedgerAdmin:

@@ -17,12 +17,13 @@ from typing import Any
 from uuid import UUID
 
 from prefect import flow, get_client, get_run_logger, runtime
+from prefect.exceptions import ObjectNotFound
 from prefect.flow_runs import suspend_flow_run
 
 from contract.onboardings import OnboardingOut
 from flows import checklist, stages
-from flows.deployments import ONBOARDING_DEPLOYMENT_NAME, ONBOARDING_FLOW
-from flows.ledger import LedgerAdmin, LedgerRefused
+from flows.deployments import ONBOARDING_FLOW
+from flows.ledger import LedgerAdmin, LedgerRefused, with_retries
 from flows.notifications import notify_failure
 from flows.parameters import AccountId, PolarisContact, ProductId, SitesToAdd
 from flows.settings import get_settings
@@ -48,13 +49,14 @@ def polaris_onboarding(
     settings = get_settings()
     logger = get_run_logger()
     run_id = str(runtime.flow_run.id)
+    # Each ledger call here is retried while the ledger is unreachable or answers 5xx
+    # (the stages, as tasks, have retries of their own): one blip fails no run.
     with LedgerAdmin(settings) as ledger:
-        account = ledger.account(account_id)
+        account = with_retries(lambda: ledger.account(account_id))
         merchant = account["name"]
         _name_run(run_id, merchant)
-        onboarding = ledger.start_onboarding(
-            account_id, polaris.model_dump(mode="json"), product_id
-        )
+        contact = polaris.model_dump(mode="json")
+        onboarding = with_retries(lambda: ledger.start_onboarding(account_id, contact, product_id))
         onboarding = _claim(ledger, onboarding, run_id)
     try:
         return _run_stages(onboarding, merchant, account, sites or [], run_id)
@@ -135,16 +137,24 @@ def _claim(ledger: LedgerAdmin, onboarding: OnboardingOut, run_id: str) -> Onboa
                 f"(state {state.lower()}); follow that run instead."
             )
     try:
-        return ledger.claim(onboarding.id, run_id, expected=current)
+        return with_retries(lambda: ledger.claim(onboarding.id, run_id, expected=current))
     except LedgerRefused as refusal:
         raise OnboardingBusy(refusal.detail) from None
 
 
 def _flow_run_state(flow_run_id: str) -> str | None:
+    """The run's state type, or None if Prefect has no such run (so nothing drives
+    the onboarding). Any other error (the Prefect API down or answering 5xx, after the
+    client's own retries) propagates: a run we cannot see may well be alive, and
+    taking its onboarding over would have two runs drive it."""
+    try:
+        run_id = UUID(flow_run_id)
+    except ValueError:  # not a Prefect run's ID at all
+        return None
     try:
         with get_client(sync_client=True) as client:
-            run = client.read_flow_run(UUID(flow_run_id))
-    except Exception:  # an unknown or unreadable run cannot be driving anything
+            run = client.read_flow_run(run_id)
+    except ObjectNotFound:
         return None
     return run.state.type.value if run.state else None
 
@@ -157,7 +167,7 @@ def _name_run(run_id: str, merchant: str) -> None:
 
 def _reload(onboarding: OnboardingOut) -> OnboardingOut:
     with LedgerAdmin(get_settings()) as ledger:
-        return ledger.onboarding(onboarding.id)
+        return with_retries(lambda: ledger.onboarding(onboarding.id))
 
 
 def _record_failure(onboarding: OnboardingOut, merchant: str, error: Exception) -> None:
@@ -177,7 +187,3 @@ def _record_failure(onboarding: OnboardingOut, merchant: str, error: Exception) 
         notify_failure(_reload(onboarding), merchant, reason, **where)
     except Exception as unsent:
         logger.warning("Could not send the failure notification: %s", unsent)
-
-
-if __name__ == "__main__":
-    polaris_onboarding.serve(name=ONBOARDING_DEPLOYMENT_NAME)

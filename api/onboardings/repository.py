@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from api.onboardings.models import Onboarding
@@ -25,8 +25,36 @@ def open_for_account(session: Session, account_id: int) -> Onboarding | None:
     ).first()
 
 
-def list_all(session: Session, account_id: int | None = None) -> list[Onboarding]:
+def list_all(
+    session: Session, account_id: int | None = None, status: str | None = None
+) -> list[Onboarding]:
     statement = select(Onboarding).order_by(Onboarding.id)
     if account_id is not None:
         statement = statement.where(Onboarding.account_id == account_id)
+    if status is not None:
+        statement = statement.where(status_is(status))
     return list(session.scalars(statement))
+
+
+def status_is(status: str) -> ColumnElement[bool]:
+    """``Onboarding.status == status`` as SQL: the same precedence as the property
+    (verified, then failed, then verifying, then awaiting store IDs, else in progress)."""
+    o = Onboarding
+    verified = o.verified_at.is_not(None)
+    failed = and_(o.verified_at.is_(None), o.failed_at.is_not(None))
+    open_ = and_(o.verified_at.is_(None), o.failed_at.is_(None))
+    delivered = and_(o.email_sent_at.is_not(None), o.text_sent_at.is_not(None))
+    conditions: dict[str, ColumnElement[bool]] = {
+        "verified": verified,
+        "failed": failed,
+        "verifying": and_(open_, o.store_ids_saved_at.is_not(None)),
+        "awaiting_store_ids": and_(open_, o.store_ids_saved_at.is_(None), delivered),
+        "in_progress": and_(
+            open_,
+            o.store_ids_saved_at.is_(None),
+            or_(o.email_sent_at.is_(None), o.text_sent_at.is_(None)),
+        ),
+    }
+    if status not in conditions:
+        raise ValueError(f"Unknown onboarding status {status!r}.")
+    return conditions[status]

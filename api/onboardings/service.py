@@ -30,8 +30,7 @@ def get(session: Session, onboarding_id: int, *, lock: bool = False) -> Onboardi
 def list_onboardings(
     session: Session, *, account_id: int | None = None, status: str | None = None
 ) -> list[Onboarding]:
-    found = repository.list_all(session, account_id)
-    return [o for o in found if status is None or o.status == status]
+    return repository.list_all(session, account_id, status)
 
 
 def start(session: Session, data: OnboardingCreate) -> tuple[Onboarding, bool]:

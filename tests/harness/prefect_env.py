@@ -119,12 +119,14 @@ def serve_flows(
         stop_process_group(process, timeout=20)
 
 
-# As flows.serve does it, for the onboarding flow alone, under the name given.
+# As flows.serve does it, for the onboarding deployment alone, under the name given.
 _SERVE_ONE = (
-    "import sys\n"
+    "import dataclasses, sys\n"
     "from prefect import serve\n"
-    "from flows.onboarding import polaris_onboarding\n"
-    "serve(polaris_onboarding.to_deployment(name=sys.argv[1]))\n"
+    "from flows.deployments import DEPLOYMENTS, ONBOARDING_DEPLOYMENT_NAME\n"
+    "from flows.serve import to_deployment\n"
+    "(spec,) = [d for d in DEPLOYMENTS if d.name == ONBOARDING_DEPLOYMENT_NAME]\n"
+    "serve(to_deployment(dataclasses.replace(spec, name=sys.argv[1])))\n"
 )
 
 

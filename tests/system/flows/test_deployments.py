@@ -1,0 +1,72 @@
+"""Each deployment is defined once, in flows.deployments: the committed prefect.yaml
+is generated from it, and what ``python -m flows.serve`` registers on a Prefect server
+is it (names, descriptions, tags, schedules with their timezone, parameter checks)."""
+
+from __future__ import annotations
+
+import yaml
+from prefect import get_client
+
+from flows.deployments import (
+    DEPLOYMENTS,
+    PREFECT_YAML,
+    REMINDERS_DEPLOYMENT_NAME,
+    WORK_POOL,
+    prefect_yaml,
+)
+from harness.prefect_env import FlowRunner
+
+
+def test_the_committed_prefect_yaml_is_the_generated_one() -> None:
+    assert PREFECT_YAML.read_text() == prefect_yaml(), (
+        "prefect.yaml differs from flows/deployments.py: "
+        "run `python -m flows.deployments --write-prefect-yaml`"
+    )
+
+
+def test_prefect_yaml_reads_back_as_the_specs() -> None:
+    document = yaml.safe_load(prefect_yaml())
+    read = [
+        (
+            d["name"],
+            d["entrypoint"],
+            d["description"],
+            tuple(d["tags"]),
+            tuple((s["cron"], s["timezone"]) for s in d.get("schedules", [])),
+            d["enforce_parameter_schema"],
+            d["work_pool"]["name"],
+        )
+        for d in document["deployments"]
+    ]
+    assert read == [
+        (
+            spec.name,
+            spec.entrypoint,
+            spec.description,
+            spec.tags,
+            tuple((s.cron, s.timezone) for s in spec.schedules),
+            spec.enforce_parameter_schema,
+            WORK_POOL,
+        )
+        for spec in DEPLOYMENTS
+    ]
+    (reminders,) = [d for d in document["deployments"] if d["name"] == REMINDERS_DEPLOYMENT_NAME]
+    assert reminders["schedules"] == [{"cron": "0 9 * * 1-5", "timezone": "Europe/London"}]
+
+
+def test_the_served_deployments_are_the_specs(flows_runner: FlowRunner) -> None:
+    with get_client(sync_client=True) as client:
+        for spec in DEPLOYMENTS:
+            served = client.read_deployment_by_name(spec.full_name)
+            assert served.name == spec.name
+            assert served.description == spec.description
+            assert sorted(served.tags) == sorted(spec.tags)
+            assert served.enforce_parameter_schema is spec.enforce_parameter_schema
+            schedules = [
+                (getattr(s.schedule, "cron", None), getattr(s.schedule, "timezone", None))
+                for s in served.schedules
+            ]
+            assert schedules == [(s.cron, s.timezone) for s in spec.schedules], spec.name
+            assert all(s.active for s in served.schedules)
+    reminders = [spec for spec in DEPLOYMENTS if spec.schedules]
+    assert [s.schedules[0].timezone for s in reminders] == ["Europe/London"]
