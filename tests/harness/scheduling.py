@@ -21,7 +21,14 @@ from xdist.scheduler import LoadGroupScheduling
 GROUP = "shared-system"
 # The fixtures that stand for the session's shared system (harness.system_fixtures).
 SHARED_FIXTURES = frozenset(
-    {"prefect_server", "ledger_service", "ledger_admin", "flow_env", "flows_runner", "onboarding_cli"}
+    {
+        "prefect_server",
+        "ledger_service",
+        "ledger_admin",
+        "flow_env",
+        "flows_runner",
+        "onboarding_cli",
+    }
 )
 
 

@@ -27,6 +27,7 @@ from harness.twilio_standin import TwilioStandin
 
 OnboardingCli = Callable[..., Result]
 
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Under ``--dist loadgroup``: the tests on the shared system share one worker
