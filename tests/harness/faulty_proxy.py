@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx
 
+from harness import loopback_http
+
 Rewrite = Callable[[Any], Any]
 
 # Not passed on either way: they describe one hop, or a body this proxy re-encodes.
@@ -91,19 +93,13 @@ class FaultyProxy:
             owner = proxy
 
         self._client = httpx.Client(base_url=self.upstream.rstrip("/"), timeout=60)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(
-            target=self._server.serve_forever, name="faulty-proxy", daemon=True
-        ).start()
+        self._server = loopback_http.serve_in_thread(Handler, "faulty-proxy")
+        self.url = loopback_http.url_of(self._server)
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        loopback_http.stop(self._server)
+        self._server = None
         if self._client is not None:
             self._client.close()
             self._client = None

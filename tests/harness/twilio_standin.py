@@ -25,6 +25,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+from harness import loopback_http
+
 MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC[0-9a-f]{32})/Messages\.json$")
 
 ERROR_MESSAGES = {
@@ -98,18 +100,13 @@ class TwilioStandin:
         class Handler(_MessagesHandler):
             owner = standin
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(
-            target=self._server.serve_forever, name="twilio-standin", daemon=True
-        ).start()
+        self._server = loopback_http.serve_in_thread(Handler, "twilio-standin")
+        self.base_url = loopback_http.url_of(self._server)
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        loopback_http.stop(self._server)
+        self._server = None
 
     def _next_failure(self, to: str) -> _Failure | None:
         with self._lock:
