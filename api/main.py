@@ -16,10 +16,12 @@ from api.core.context import LedgerContext
 from api.core.deps import AdminDep
 from api.core.logging import install_masking
 from api.credentials.endpoints import router as credentials_router
-from api.credentials.gate import TillRequestGate
 from api.merchants.endpoints import router as merchants_router
 from api.onboardings.endpoints import router as onboardings_router
 from api.reversals.endpoints import router as reversals_router
+from api.till.gate import TillRequestGate
+from api.till.runtime import TillRuntime
+from api.till.validation import before_invalid_till_request
 from api.vouchers.admin_endpoints import router as vouchers_admin_router
 from api.vouchers.endpoints import router as till_router
 
@@ -44,22 +46,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         install_masking()
-        # The routes' database work runs in worker threads (FastAPI's sync routes).
+        # The admin API's routes are sync: their database work runs in worker threads.
         # Python runs one thread at a time; dozens of them taking turns at the lock
         # each database call releases and retakes cost more CPU than the calls did
-        # (bench/: a few threads gave a third more till calls per second, and halved
-        # their p99, against anyio's default of 40). Calls beyond them queue here.
+        # (bench/), so a few. The till path takes none (api.till).
         to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         app.state.ledger = LedgerContext.from_settings(settings)
         try:
-            yield
+            app.state.till = await TillRuntime.start(settings, app.state.ledger.db)
+            try:
+                yield
+            finally:
+                await app.state.till.close()
         finally:
             app.state.ledger.close()
 
     app = FastAPI(
         title="Gift-card ledger", version="1.0.0", description=DESCRIPTION, lifespan=lifespan
     )
-    problems.install(app)
+    problems.install(app, before_invalid_till_request=before_invalid_till_request)
     app.add_middleware(TillRequestGate)
     app.include_router(till_router)
     app.include_router(reversals_router)

@@ -18,16 +18,16 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
 from sqlalchemy import Engine, MetaData, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import StaticPool
 
 from api.core.config import Settings
 
@@ -55,15 +55,15 @@ def build_engine(settings: Settings) -> Engine:
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(settings)
-    # No pool_pre_ping: it costs every request a round trip (a SELECT 1 at checkout).
-    # A connection found dead when used makes the pool drop every connection opened
-    # before it; the till's reads are then tried once more (read_once_more), and any
-    # other call answers 503 unavailable (api.core.problems), which a till retries with
-    # the same reference.
+    # The admin API's and the command line's engine (the till path has a pool of its
+    # own: api.till.postgres). A connection is pinged when taken from the pool, so one
+    # the server closed (a restart) is replaced rather than failing the call: a round
+    # trip the admin API can afford.
     return create_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
+        pool_pre_ping=True,
         hide_parameters=HIDE_PARAMETERS,
     )
 
@@ -99,14 +99,11 @@ class _SqliteConnection(sqlite3.Connection):
 
 
 def _sqlite_engine(settings: Settings) -> Engine:
-    url = make_url(settings.database_url)
-    if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     # A plain Lock, not an RLock: a session may begin in one worker thread and commit
     # in another.
     writers = threading.Lock()
     engine = create_engine(
-        url,
+        _sqlite_url(settings),
         connect_args={
             "check_same_thread": False,
             "timeout": settings.sqlite_busy_timeout_seconds,
@@ -116,17 +113,7 @@ def _sqlite_engine(settings: Settings) -> Engine:
         max_overflow=settings.db_pool_size,
         hide_parameters=HIDE_PARAMETERS,
     )
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take transaction control away from the sqlite3 module: we emit BEGIN ourselves.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={int(settings.sqlite_busy_timeout_seconds * 1000)}")
-        cursor.close()
+    _configure_sqlite_connections(engine, busy_timeout_seconds=settings.sqlite_busy_timeout_seconds)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -147,6 +134,46 @@ def _sqlite_engine(settings: Settings) -> Engine:
     return engine
 
 
+def sqlite_event_loop_engine(settings: Settings) -> Engine:
+    """One connection, for the till path on the event loop (api.till.sqlite): every
+    transaction on it writes (``BEGIN IMMEDIATE``), and it never waits for a lock
+    (busy timeout 0): a thread that waited would stop the whole loop, so the till path
+    waits for SQLite's write lock by trying again from the loop."""
+    engine = create_engine(
+        _sqlite_url(settings),
+        connect_args={"check_same_thread": False},
+        poolclass=StaticPool,
+        hide_parameters=HIDE_PARAMETERS,
+    )
+    _configure_sqlite_connections(engine, busy_timeout_seconds=0)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _sqlite_url(settings: Settings) -> URL:
+    url = make_url(settings.database_url)
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    return url
+
+
+def _configure_sqlite_connections(engine: Engine, *, busy_timeout_seconds: float) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 module: we emit BEGIN ourselves.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_seconds * 1000)}")
+        cursor.close()
+
+
 # SQLSTATE classes of a database that cannot be reached: connection exceptions (08)
 # and operator intervention (57P: shut down, restarting, not accepting connections).
 _UNREACHABLE_SQLSTATES = ("08", "57P")
@@ -164,19 +191,6 @@ def is_unreachable(error: DBAPIError) -> bool:
         sqlstate = original.sqlstate
         return sqlstate is None or sqlstate.startswith(_UNREACHABLE_SQLSTATES)
     return False
-
-
-def read_once_more(read: Callable[[], T]) -> T:
-    """Run a read; when its connection turns out to have been closed by the database
-    (a restart, ``pg_terminate_backend``), run it once more on a fresh one. The pool
-    drops the connections opened before the dead one, so the second try gets a new
-    connection. Only for reads: nothing was written by the first try."""
-    try:
-        return read()
-    except DBAPIError as error:
-        if not error.connection_invalidated:
-            raise
-    return read()
 
 
 @dataclass(frozen=True)

@@ -3,38 +3,35 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from api.core.db import is_unreachable
-from api.core.errors import (
-    InvalidRequest,
-    LedgerError,
-    TooManyAttempts,
-    Unauthorized,
-    Unavailable,
-    VoucherNotFound,
-)
-from api.credentials.dependencies import identify_till_caller
-from api.throttle.service import record_failure
+from api.core.errors import InvalidRequest, LedgerError, TooManyAttempts, Unauthorized, Unavailable
 
 logger = logging.getLogger("api.errors")
 
 PROBLEM_JSON = "application/problem+json"
 TILL_PREFIX = "/v1/"
+TILL_AUTHENTICATE = 'Basic realm="toggle"'
+
+# What the till path answers instead of a till request's 422, when the contract's
+# earlier checks refuse it (the throttle: api.till.validation); None lets the 422 go.
+BeforeInvalidTillRequest = Callable[[Request], Awaitable[Response | None]]
 
 
 def problem_response(error: LedgerError, request: Request) -> JSONResponse:
     headers: dict[str, str] = {}
     if isinstance(error, Unauthorized):
         is_till = request.url.path.startswith(TILL_PREFIX)
-        headers["WWW-Authenticate"] = 'Basic realm="toggle"' if is_till else "Bearer"
+        headers["WWW-Authenticate"] = TILL_AUTHENTICATE if is_till else "Bearer"
     if isinstance(error, TooManyAttempts | Unavailable):
         headers["Retry-After"] = str(error.retry_after)
     return JSONResponse(
@@ -44,28 +41,25 @@ def problem_response(error: LedgerError, request: Request) -> JSONResponse:
 
 async def _ledger_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, LedgerError)
-    caller = getattr(request.state, "till_caller", None)
-    if isinstance(error, VoucherNotFound) and caller is not None:
-        try:
-            await run_in_threadpool(record_failure, request.app.state.ledger, caller.user_id)
-        except TooManyAttempts as throttled:
-            # Parallel look-ups used up the allowance first: this one is not a 404.
-            return problem_response(throttled, request)
     return problem_response(error, request)
 
 
-async def _validation_error(request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, RequestValidationError)
-    if request.url.path.startswith(TILL_PREFIX):
-        # FastAPI reads JSON before it runs dependencies; the contract checks the
-        # credential and the throttle first, so do that before answering 422.
-        try:
-            await run_in_threadpool(identify_till_caller, request)
-        except LedgerError as first_failure:
-            return problem_response(first_failure, request)
-    problem = InvalidRequest("The request is malformed: " + _summary(error.errors()))
-    problem.extra["errors"] = [_public(e) for e in error.errors()]
-    return problem_response(problem, request)
+def _validation_handler(
+    before_invalid_till_request: BeforeInvalidTillRequest | None,
+) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handle(request: Request, error: Exception) -> Response:
+        assert isinstance(error, RequestValidationError)
+        if before_invalid_till_request is not None and request.url.path.startswith(TILL_PREFIX):
+            # FastAPI reads JSON before the route runs; the contract checks the
+            # credential (the gate did) and the throttle first.
+            earlier = await before_invalid_till_request(request)
+            if earlier is not None:
+                return earlier
+        problem = InvalidRequest("The request is malformed: " + _summary(error.errors()))
+        problem.extra["errors"] = [_public(e) for e in error.errors()]
+        return problem_response(problem, request)
+
+    return handle
 
 
 def _summary(errors: Any) -> str:
@@ -82,15 +76,30 @@ def _public(error: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def _http_error(request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, StarletteHTTPException)
-    if error.status_code == 400:
-        # FastAPI answers 400 to a body it cannot decode at all (e.g. not UTF-8). To the
-        # contract that is bad JSON like any other: 422 invalid_request, credential first.
-        unreadable = RequestValidationError(
-            [{"type": "json_invalid", "loc": ("body",), "msg": "The body is not readable JSON."}]
-        )
-        return await _validation_error(request, unreadable)
+def _http_handler(
+    invalid: Callable[[Request, Exception], Awaitable[Response]],
+) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handle(request: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        if error.status_code == 400:
+            # FastAPI answers 400 to a body it cannot decode at all (e.g. not UTF-8). To
+            # the contract that is bad JSON like any other: 422 invalid_request.
+            unreadable = RequestValidationError(
+                [
+                    {
+                        "type": "json_invalid",
+                        "loc": ("body",),
+                        "msg": "The body is not readable JSON.",
+                    }
+                ]
+            )
+            return await invalid(request, unreadable)
+        return _http_problem(error)
+
+    return handle
+
+
+def _http_problem(error: StarletteHTTPException) -> JSONResponse:
     codes = {404: "not_found", 405: "method_not_allowed"}
     body = {
         "type": f"/problems/{codes.get(error.status_code, 'http_error')}",
@@ -137,9 +146,12 @@ async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=500, media_type=PROBLEM_JSON)
 
 
-def install(app: FastAPI) -> None:
+def install(
+    app: FastAPI, *, before_invalid_till_request: BeforeInvalidTillRequest | None = None
+) -> None:
+    invalid = _validation_handler(before_invalid_till_request)
     app.add_exception_handler(LedgerError, _ledger_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(StarletteHTTPException, _http_handler(invalid))
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -38,18 +38,17 @@ class ProductForSale:
 
 
 # Every sale at a till runs this (built once, run on the connection: see _SITE_BY_STORE).
-_PRODUCT_FOR_SALE = select(Product.id, Product.in_store, Product.validity_days).where(
-    Product.id == bindparam("product_id"), Product.account_id == bindparam("account_id")
-)
+_PRODUCT_FOR_SALE = select(
+    Product.id.label("id"),
+    Product.in_store.label("in_store"),
+    Product.validity_days.label("validity_days"),
+).where(Product.id == bindparam("product_id"), Product.account_id == bindparam("account_id"))
 
 
 def product_for_sale(session: Session, account_id: int, product_id: int) -> ProductForSale | None:
-    row = (
-        session.connection()
-        .execute(_PRODUCT_FOR_SALE, {"product_id": product_id, "account_id": account_id})
-        .first()
-    )
-    return None if row is None else ProductForSale(*row)
+    values = {"product_id": product_id, "account_id": account_id}
+    row = session.connection().execute(_PRODUCT_FOR_SALE, values).mappings().first()
+    return None if row is None else ProductForSale(**row)
 
 
 def get_product(session: Session, account_id: int, product_id: int) -> Product | None:

@@ -1,15 +1,13 @@
-"""The till API's void by reference (shared/till-api.md): a thin route over
-reversals.service."""
+"""The till API's void by reference (shared/till-api.md): a thin route over the till
+backend (api.till)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from api.core.responses import commit_and_answer
 from api.core.schemas import write_responses
-from api.credentials.dependencies import TillDep
-from api.reversals import service
 from api.reversals.schemas import VoidOut, VoidRequest
+from api.till.dependencies import TillDep
 
 router = APIRouter(prefix="/v1", tags=["till"])
 
@@ -21,10 +19,9 @@ router = APIRouter(prefix="/v1", tags=["till"])
     responses=write_responses(VoidOut, 401, 403, 409, 413, 422, 429, 503),
     summary="Void by the till's own reference (for timeouts)",
 )
-def void(body: VoidRequest, till: TillDep) -> Response:
+async def void(body: VoidRequest, till: TillDep) -> Response:
     """Void a sale, redemption or top-up by the `reference` the till sent with it, at
     the same `store_id`, whether or not the ledger received it: a reference it never
     received is recorded as voided, and the original arriving later gets `409
     transaction_voided`."""
-    with till.writing(body.store_id) as (session, caller):
-        return commit_and_answer(session, service.void(session, caller, body))
+    return await till.answer(lambda backend, caller: backend.void(caller, body))

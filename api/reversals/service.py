@@ -25,7 +25,6 @@ import uuid
 from sqlalchemy.orm import Session
 
 from api.core.errors import AlreadyReversed, NotReversible
-from api.credentials.service import TillCaller
 from api.idempotency.service import (
     VOIDED,
     TillOutcome,
@@ -35,6 +34,7 @@ from api.idempotency.service import (
     void_reference,
 )
 from api.reversals.schemas import VoidOut, VoidRequest
+from api.till.caller import TillCaller
 from api.vouchers import repository as vouchers
 from api.vouchers.service import reverse_entry
 

@@ -4,7 +4,10 @@ After ``throttle_max_failures`` answers of ``404 voucher_not_found`` to one cred
 within ``throttle_window_seconds`` (malformed codes included), every voucher call on
 that credential gets ``429 too_many_attempts`` until enough of those failures have
 aged out of the window. Failures live in the database, so the count holds across
-worker processes and hosts.
+worker processes and hosts; they are counted one at a time per credential, under its
+row lock (repository.count_failure on SQLite, the till_count_failure function of
+migration 0005 on PostgreSQL), so no timing of parallel requests gets more than the
+allowance of 404s.
 """
 
 from __future__ import annotations
@@ -13,10 +16,7 @@ import math
 from datetime import datetime, timedelta
 
 from api.core.config import Settings
-from api.core.context import LedgerContext
 from api.core.errors import TooManyAttempts
-from api.core.types import utcnow
-from api.throttle import repository
 
 
 def window_start(settings: Settings, now: datetime) -> datetime:
@@ -37,24 +37,3 @@ def check(settings: Settings, throttling_failure_at: datetime | None, now: datet
         "Too many unknown voucher codes from this credential; try again later.",
         retry_after=retry_after,
     )
-
-
-def record_failure(context: LedgerContext, user_id: int) -> None:
-    """Count one failed look-up (a 404 voucher_not_found about to be answered), in its
-    own transaction (the request's rolled back). Counting and deciding are one step
-    under the credential's lock: when the credential has had its allowance of failures
-    in the window already (parallel requests that all passed ``check``), this one is
-    not counted and the caller is refused with 429 instead of its 404, so at most
-    ``throttle_max_failures`` answers of 404 go out per window, however requests are
-    timed and in however many processes."""
-    now = utcnow()
-    with context.db.writer() as session:
-        throttling_failure_at = repository.count_failure(
-            session,
-            user_id,
-            now=now,
-            window_start=window_start(context.settings, now),
-            max_failures=context.settings.throttle_max_failures,
-        )
-        session.commit()
-    check(context.settings, throttling_failure_at, now)

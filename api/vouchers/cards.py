@@ -47,10 +47,14 @@ def well_formed(code: str, card_range: str) -> bool:
     return card_shaped(code) and code.startswith(card_range)
 
 
+def random_digits() -> str:
+    """A new code's middle digits, from a cryptographic source (never sequential)."""
+    return "".join(secrets.choice("0123456789") for _ in range(RANDOM_DIGITS))
+
+
 def generate(card_range: str) -> str:
-    """A new code in the range, its middle digits from a cryptographic source."""
-    middle = "".join(secrets.choice("0123456789") for _ in range(RANDOM_DIGITS))
-    partial = card_range + middle
+    """A new code in the range."""
+    partial = card_range + random_digits()
     return partial + luhn_check_digit(partial)
 
 

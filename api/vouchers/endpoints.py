@@ -1,4 +1,4 @@
-"""The till API (shared/till-api.md): thin routes over vouchers.service."""
+"""The till API (shared/till-api.md): thin routes over the till backend (api.till)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from api.core.responses import commit_and_answer
 from api.core.schemas import StoreId, problem_responses, write_responses
-from api.credentials.dependencies import TillDep
-from api.vouchers import service
+from api.till.dependencies import TillDep
 from api.vouchers.schemas import (
     LoadRequest,
     MovementOut,
@@ -36,13 +34,12 @@ Code = Annotated[
     responses=problem_responses(401, 403, 404, 422, 429, 503),
     summary="Check balance",
 )
-def check_balance(
+async def check_balance(
     code: Code,
     store_id: Annotated[StoreId, Query()],
     till: TillDep,
-) -> VoucherOut:
-    caller, voucher = till.read_voucher(store_id, service.lookup_code(code))
-    return service.check_balance(caller, code, voucher)
+) -> Response:
+    return await till.answer(lambda backend, caller: backend.balance(caller, store_id, code))
 
 
 @router.get(
@@ -51,7 +48,7 @@ def check_balance(
     responses=problem_responses(401, 403, 404, 422, 429, 503),
     summary="Statement",
 )
-def statement(
+async def statement(
     code: Code,
     store_id: Annotated[StoreId, Query()],
     till: TillDep,
@@ -66,13 +63,11 @@ def statement(
             "voucher's transactions gives none.",
         ),
     ] = None,
-) -> StatementOut:
+) -> Response:
     """The voucher's transactions, newest first, at most 100, with where each happened
     and the till's reference."""
-    return till.read_with_voucher(
-        store_id,
-        service.lookup_code(code),
-        lambda session, caller, voucher: service.statement(session, caller, code, voucher, before),
+    return await till.answer(
+        lambda backend, caller: backend.statement(caller, store_id, code, before)
     )
 
 
@@ -83,9 +78,8 @@ def statement(
     responses=write_responses(SaleOut),
     summary="Sell a voucher at the till",
 )
-def sell(body: SellRequest, till: TillDep) -> Response:
-    with till.writing(body.store_id) as (session, caller):
-        return commit_and_answer(session, service.sell(session, caller, body))
+async def sell(body: SellRequest, till: TillDep) -> Response:
+    return await till.answer(lambda backend, caller: backend.sell(caller, body))
 
 
 @router.post(
@@ -95,9 +89,8 @@ def sell(body: SellRequest, till: TillDep) -> Response:
     responses=write_responses(MovementOut),
     summary="Redeem",
 )
-def redeem(code: Code, body: RedeemRequest, till: TillDep) -> Response:
-    with till.writing(body.store_id) as (session, caller):
-        return commit_and_answer(session, service.redeem(session, caller, code, body))
+async def redeem(code: Code, body: RedeemRequest, till: TillDep) -> Response:
+    return await till.answer(lambda backend, caller: backend.redeem(caller, code, body))
 
 
 @router.post(
@@ -107,9 +100,8 @@ def redeem(code: Code, body: RedeemRequest, till: TillDep) -> Response:
     responses=write_responses(MovementOut),
     summary="Top up (load)",
 )
-def load(code: Code, body: LoadRequest, till: TillDep) -> Response:
-    with till.writing(body.store_id) as (session, caller):
-        return commit_and_answer(session, service.load(session, caller, code, body))
+async def load(code: Code, body: LoadRequest, till: TillDep) -> Response:
+    return await till.answer(lambda backend, caller: backend.load(caller, code, body))
 
 
 @router.post(
@@ -119,6 +111,5 @@ def load(code: Code, body: LoadRequest, till: TillDep) -> Response:
     responses=write_responses(ReversalOut),
     summary="Reverse",
 )
-def reverse(code: Code, body: ReverseRequest, till: TillDep) -> Response:
-    with till.writing(body.store_id) as (session, caller):
-        return commit_and_answer(session, service.reverse(session, caller, code, body))
+async def reverse(code: Code, body: ReverseRequest, till: TillDep) -> Response:
+    return await till.answer(lambda backend, caller: backend.reverse(caller, code, body))

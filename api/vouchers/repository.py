@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import BigInteger, Row, bindparam, cast, exists, func, insert, select, update
+from sqlalchemy import bindparam, exists, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from api.vouchers.models import EntryKind, LedgerEntry, Voucher
@@ -16,7 +14,7 @@ from api.vouchers.models import EntryKind, LedgerEntry, Voucher
 @dataclass(frozen=True)
 class VoucherView:
     """A voucher as a balance check shows it (read, not changed): read together with
-    the caller's credential (credentials.repository)."""
+    the caller (till.statements.CALLER_AND_VOUCHER)."""
 
     code: str
     balance: int
@@ -40,17 +38,17 @@ class LockedVoucher:
     cancelled_at: datetime | None
 
 
-# The till writes' statements, built once and run on the session's connection (as in
-# credentials.repository): the ORM's unit of work cost more CPU than everything else
+# The till writes' statements, built once and run on the session's connection : the ORM's unit of work cost more CPU than everything else
 # in a redemption.
+# Labelled with LockedVoucher's fields: rows are mapped by name.
 _LOCKED_COLUMNS = (
-    Voucher.id,
-    Voucher.account_id,
-    Voucher.code,
-    Voucher.balance,
-    Voucher.currency,
-    Voucher.expires_at,
-    Voucher.cancelled_at,
+    Voucher.id.label("id"),
+    Voucher.account_id.label("account_id"),
+    Voucher.code.label("code"),
+    Voucher.balance.label("balance"),
+    Voucher.currency.label("currency"),
+    Voucher.expires_at.label("expires_at"),
+    Voucher.cancelled_at.label("cancelled_at"),
 )
 _LOCK = (
     select(*_LOCKED_COLUMNS)
@@ -73,13 +71,14 @@ _ADD_ENTRY = insert(LedgerEntry)
 
 
 def lock(session: Session, account_id: int, code: str) -> LockedVoucher | None:
-    row = session.connection().execute(_LOCK, {"code": code, "account_id": account_id}).first()
-    return None if row is None else LockedVoucher(*row)
+    values = {"code": code, "account_id": account_id}
+    row = session.connection().execute(_LOCK, values).mappings().first()
+    return None if row is None else LockedVoucher(**row)
 
 
 def lock_by_id(session: Session, voucher_id: int) -> LockedVoucher:
-    row = session.connection().execute(_LOCK_BY_ID, {"voucher_id": voucher_id}).one()
-    return LockedVoucher(*row)
+    row = session.connection().execute(_LOCK_BY_ID, {"voucher_id": voucher_id}).mappings().one()
+    return LockedVoucher(**row)
 
 
 def code_taken(session: Session, code: str) -> bool:
@@ -192,71 +191,6 @@ def has_unreversed_movements(session: Session, voucher_id: int) -> bool:
     )
 
 
-STATEMENT_LENGTH = 100
-
-
-def _statement(*, before: bool) -> Any:
-    """A voucher's newest entries (older than the ``before`` entry, when given), each
-    with the balance after it and the reversal that undid it, and the voucher's balance
-    beside them (the same snapshot): one statement."""
-    history = (
-        select(
-            LedgerEntry.id,
-            LedgerEntry.transaction_id,
-            LedgerEntry.kind,
-            LedgerEntry.amount,
-            # PostgreSQL sums BIGINT as NUMERIC: back to an integer.
-            cast(func.sum(LedgerEntry.amount).over(order_by=LedgerEntry.id), BigInteger).label(
-                "balance_after"
-            ),
-            LedgerEntry.store_id,
-            LedgerEntry.reference,
-            LedgerEntry.created_at,
-        )
-        .where(LedgerEntry.voucher_id == bindparam("voucher_id"))
-        .subquery()
-    )
-    reversal = aliased(LedgerEntry)
-    query = (
-        select(
-            history.c.transaction_id,
-            history.c.kind,
-            history.c.amount,
-            history.c.balance_after,
-            history.c.store_id,
-            history.c.reference,
-            history.c.created_at,
-            reversal.transaction_id.label("reversed_by"),
-            Voucher.balance,
-        )
-        .select_from(history)
-        .join(Voucher, Voucher.id == bindparam("voucher_id"))
-        .outerjoin(reversal, reversal.reverses_entry_id == history.c.id)
-        .order_by(history.c.id.desc())
-        .limit(STATEMENT_LENGTH)
-    )
-    if before:
-        # An unknown transaction ID (or another voucher's) names no place: no entries.
-        cursor = (
-            select(LedgerEntry.id)
-            .where(
-                LedgerEntry.transaction_id == bindparam("before"),
-                LedgerEntry.voucher_id == bindparam("voucher_id"),
-            )
-            .scalar_subquery()
-        )
-        query = query.where(history.c.id < cursor)
-    return query
-
-
-_STATEMENT = {False: _statement(before=False), True: _statement(before=True)}
-
-
-def statement(session: Session, voucher_id: int, before: str | None) -> Sequence[Row[Any]]:
-    parameters = {"voucher_id": voucher_id, "before": before}
-    return session.connection().execute(_STATEMENT[before is not None], parameters).all()
-
-
 def find_any(session: Session, code: str) -> Voucher | None:
     return session.scalars(select(Voucher).where(Voucher.code == code)).first()
 
@@ -281,9 +215,14 @@ def mismatched_balances(session: Session) -> tuple[int, list[tuple[int, str, int
     total = func.coalesce(sums.c.total, 0)
     checked = session.scalar(select(func.count()).select_from(Voucher)) or 0
     rows = session.execute(
-        select(Voucher.id, Voucher.code, Voucher.balance, total)
+        select(
+            Voucher.id.label("voucher_id"),
+            Voucher.code.label("code"),
+            Voucher.balance.label("balance"),
+            total.label("entries_total"),
+        )
         .outerjoin(sums, sums.c.voucher_id == Voucher.id)
         .where(Voucher.balance != total)
         .order_by(Voucher.id)
     ).all()
-    return checked, [(r[0], r[1], r[2], int(r[3])) for r in rows]
+    return checked, [(r.voucher_id, r.code, r.balance, int(r.entries_total)) for r in rows]

@@ -8,9 +8,9 @@ entry that explains it, in the request's transaction (the route commits).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -29,7 +29,6 @@ from api.core.errors import (
     VoucherNotFound,
 )
 from api.core.types import utcnow
-from api.credentials.service import TillCaller
 from api.idempotency.service import (
     VOIDED_DETAIL,
     TillOutcome,
@@ -38,6 +37,7 @@ from api.idempotency.service import (
     run_once,
 )
 from api.merchants import repository as merchants_repository
+from api.till.caller import TillCaller
 from api.vouchers import cards, repository
 from api.vouchers.models import EntryKind, LedgerEntry
 from api.vouchers.repository import LockedVoucher, VoucherView
@@ -100,45 +100,38 @@ def lookup_code(code: str) -> str | None:
     return normalized if cards.card_shaped(normalized) else None
 
 
+def readable_voucher(caller: TillCaller, code: str, voucher: VoucherView | None) -> VoucherView:
+    """The voucher a balance check or statement of ``code`` answers about, read with
+    the caller (by ``lookup_code``): the store, then the code, in the contract's order."""
+    caller.store_site()
+    _well_formed(code, caller)
+    if voucher is None:
+        raise VoucherNotFound("No voucher with this code.")
+    return voucher
+
+
 def check_balance(caller: TillCaller, code: str, voucher: VoucherView | None) -> VoucherOut:
-    """The answer to a balance check of ``code``, from the voucher read with the caller
-    (by ``lookup_code``)."""
-    caller.store_site()
-    _well_formed(code, caller)
-    if voucher is None:
-        raise VoucherNotFound("No voucher with this code.")
-    return voucher_out(voucher, utcnow())
+    return voucher_out(readable_voucher(caller, code, voucher), utcnow())
 
 
-def statement(
-    session: Session,
-    caller: TillCaller,
-    code: str,
-    voucher: VoucherView | None,
-    before: str | None,
-) -> StatementOut:
-    """The voucher's newest transactions (read with the caller, as for a balance check:
-    the same checks in the same order, an unknown code counted by the throttle)."""
-    caller.store_site()
-    _well_formed(code, caller)
-    if voucher is None:
-        raise VoucherNotFound("No voucher with this code.")
-    rows = repository.statement(session, voucher.id, before)
+def statement_out(voucher: VoucherView, rows: Sequence[Mapping[str, Any]]) -> StatementOut:
+    """The answer to a statement: ``rows`` are its entries, newest first, each with the
+    voucher's balance beside it (till.statements.STATEMENT)."""
     return StatementOut(
         code=voucher.code,
         # Read with the entries, so that it is the newest entry's balance_after.
-        balance=rows[0].balance if rows else voucher.balance,
+        balance=rows[0]["voucher_balance"] if rows else voucher.balance,
         currency=voucher.currency,
         transactions=[
             StatementEntry(
-                transaction_id=row.transaction_id,
-                kind=row.kind,
-                amount=row.amount,
-                balance_after=row.balance_after,
-                store_id=row.store_id,
-                reference=row.reference,
-                created_at=row.created_at.replace(microsecond=0),
-                reversed_by=row.reversed_by,
+                transaction_id=row["transaction_id"],
+                kind=row["kind"],
+                amount=row["amount"],
+                balance_after=row["balance_after"],
+                store_id=row["store_id"],
+                reference=row["reference"],
+                created_at=row["created_at"].replace(microsecond=0),
+                reversed_by=row["reversed_by"],
             )
             for row in rows
         ],

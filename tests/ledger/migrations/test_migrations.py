@@ -13,6 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, delete, func, inspect, select, text, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -111,11 +112,19 @@ def test_every_revision_downgrades_to_the_one_before(empty_database_url: str) ->
     steps = revisions()
     assert len(steps) >= 2
 
+    script = ScriptDirectory.from_config(config)
+    backend = make_url(url).get_backend_name()
     seen = [snapshot(url)]
     for revision in steps:
         command.upgrade(config, revision)
         seen.append(snapshot(url))
-        assert seen[-1] != seen[-2], f"revision {revision} changed nothing"
+        # A revision names the databases it is for when it is not for all of them
+        # (0005: PostgreSQL's functions); on the others it must change nothing.
+        module = script.get_revision(revision).module
+        if backend in getattr(module, "dialects", (backend,)):
+            assert seen[-1] != seen[-2], f"revision {revision} changed nothing"
+        else:
+            assert seen[-1] == seen[-2], f"revision {revision} is not for {backend}"
     for before in reversed(seen[:-1]):
         command.downgrade(config, "-1")
         after = snapshot(url)

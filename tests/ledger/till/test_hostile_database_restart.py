@@ -28,11 +28,12 @@ def postgres(backend: str, settings: Settings) -> str:
 
 
 def _terminate_ledger_connections(dsn: str, *, waiting_only: bool = False) -> int:
-    """Close every connection the ledger holds to its database; returns how many."""
+    """Close every connection the ledger holds to its database; returns how many. Each
+    is closed when this returns (PostgreSQL waits up to 5 s for the backend to end)."""
     condition = "AND wait_event_type = 'Lock'" if waiting_only else ""
     with psycopg.connect(dsn, autocommit=True) as admin:
         rows = admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "  # type: ignore[arg-type]
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "  # type: ignore[arg-type]
             f"WHERE datname = current_database() AND pid <> pg_backend_pid() {condition}"
         ).fetchall()
     return len(rows)

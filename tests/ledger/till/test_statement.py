@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
 
 from harness.constants import ADMIN_TOKEN
 from harness.factories import Merchant, make_merchant
@@ -252,17 +251,14 @@ def test_a_statement_is_one_query_and_writes_nothing(
         created(merchant.redeem(code, 10, reference=f"q-{n}"))
     read(statement(merchant, code))  # warm: the credential's first use may write
 
-    engine = ledger.app.state.ledger.db.engine
     seen: list[str] = []
 
-    def record(_conn: Any, _cursor: Any, statement_text: str, *_: Any) -> None:
+    def record(statement_text: str) -> None:
         seen.append(" ".join(statement_text.split()).upper())
 
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    # Every statement the till path sends to the database, as its driver sends it.
+    with ledger.app.state.till.backend.trace_statements(record):
         body = read(statement(merchant, code))
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert len(body["transactions"]) == 6
     selects = [s for s in seen if s.startswith(("SELECT", "WITH"))]
     assert len(selects) == 2, seen

@@ -1,0 +1,200 @@
+"""The till's reads, as SQLAlchemy Core statements compiled once per driver.
+
+The till path runs them straight on the driver (asyncpg on PostgreSQL, sqlite3 on
+SQLite), from the event loop: in bench/'s measurements SQLAlchemy's execution layer
+cost as much Python per statement as everything else in a balance check, and a worker
+thread hop cost more still. The statements stay SQLAlchemy's, built from the models,
+so their SQL is written once for both databases; ``Prepared`` holds the compiled text
+and the order of its parameters, and rows come back as mappings by column name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import BigInteger, Select, and_, bindparam, cast, func, select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import aliased
+
+from api.core.types import UTCDateTime
+from api.credentials.models import IntegrationUser
+from api.merchants.models import Account, Site
+from api.throttle.models import LookupFailure
+from api.vouchers.models import LedgerEntry, Voucher
+
+AnySelect = Select[*tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A statement compiled for one driver's own API: its SQL text, the names of its
+    parameters in the order the driver takes them, and which result columns are
+    timestamps (SQLite keeps those as text)."""
+
+    sql: str
+    parameters: tuple[str, ...]
+    defaults: Mapping[str, Any]
+    columns: tuple[str, ...]
+    timestamp_columns: frozenset[str]
+
+    @classmethod
+    def compile(cls, statement: AnySelect, dialect: Dialect) -> Prepared:
+        compiled = statement.compile(dialect=dialect)
+        columns = tuple(str(c.key) for c in statement.selected_columns)
+        timestamps = frozenset(
+            str(c.key) for c in statement.selected_columns if isinstance(c.type, UTCDateTime)
+        )
+        return cls(
+            sql=compiled.string,
+            parameters=tuple(compiled.positiontup or ()),
+            defaults=dict(compiled.params),
+            columns=columns,
+            timestamp_columns=timestamps,
+        )
+
+    def arguments(self, values: Mapping[str, Any]) -> list[Any]:
+        return [values[n] if n in values else self.defaults[n] for n in self.parameters]
+
+
+# --- The credential, for the gate (authentication) --------------------------------
+
+# A revoked user is as good as none here (authentication caches only usable ones).
+CREDENTIAL = select(
+    IntegrationUser.id.label("user_id"),
+    IntegrationUser.password_hash.label("password_hash"),
+).where(IntegrationUser.username == bindparam("username"), IntegrationUser.revoked_at.is_(None))
+
+# --- The caller at a store: every till call reads it first ------------------------
+# Whether it is revoked (or its password's hash changed), its account, the failed
+# look-up that throttles it now (the ``max_failures``-th newest in the window, if any)
+# and the site behind the store ID, in one statement; a balance check or statement
+# also reads its voucher with it.
+
+_THROTTLING_FAILURE = (
+    select(LookupFailure.failed_at)
+    .where(
+        LookupFailure.integration_user_id == IntegrationUser.id,
+        LookupFailure.failed_at > bindparam("failures_since"),
+    )
+    .order_by(LookupFailure.failed_at.desc())
+    .limit(1)
+    .offset(bindparam("failure_offset"))
+    .correlate(IntegrationUser)
+    .scalar_subquery()
+)
+_STORE_SITE = (
+    select(Site.id)
+    .where(Site.account_id == Account.id, Site.store_id == bindparam("store_id"))
+    .correlate(Account)
+    .scalar_subquery()
+)
+CALLER = (
+    select(
+        IntegrationUser.revoked_at.label("revoked_at"),
+        IntegrationUser.password_hash.label("password_hash"),
+        Account.id.label("account_id"),
+        Account.card_range.label("card_range"),
+        Account.currency.label("currency"),
+        Account.balance_cap.label("balance_cap"),
+        _THROTTLING_FAILURE.label("throttling_failure_at"),
+        _STORE_SITE.label("site_id"),
+    )
+    .join(Account, Account.id == IntegrationUser.account_id)
+    .where(IntegrationUser.id == bindparam("user_id"))
+)
+CALLER_AND_VOUCHER = CALLER.add_columns(
+    Voucher.id.label("voucher_id"),
+    Voucher.code.label("voucher_code"),
+    Voucher.balance.label("voucher_balance"),
+    Voucher.currency.label("voucher_currency"),
+    Voucher.expires_at.label("voucher_expires_at"),
+    Voucher.cancelled_at.label("voucher_cancelled_at"),
+).outerjoin(
+    Voucher,
+    and_(Voucher.account_id == Account.id, Voucher.code == bindparam("voucher_code")),
+)
+
+# --- A voucher's statement ----------------------------------------------------------
+
+STATEMENT_LENGTH = 100
+
+
+def _statement(*, before: bool) -> AnySelect:
+    """A voucher's newest entries (older than the ``before`` entry, when given), each
+    with the balance after it and the reversal that undid it, and the voucher's balance
+    beside them (the same snapshot): one statement."""
+    history = (
+        select(
+            LedgerEntry.id,
+            LedgerEntry.transaction_id,
+            LedgerEntry.kind,
+            LedgerEntry.amount,
+            # PostgreSQL sums BIGINT as NUMERIC: back to an integer.
+            cast(func.sum(LedgerEntry.amount).over(order_by=LedgerEntry.id), BigInteger).label(
+                "balance_after"
+            ),
+            LedgerEntry.store_id,
+            LedgerEntry.reference,
+            LedgerEntry.created_at,
+        )
+        .where(LedgerEntry.voucher_id == bindparam("voucher_id"))
+        .subquery()
+    )
+    reversal = aliased(LedgerEntry)
+    query = (
+        select(
+            history.c.transaction_id.label("transaction_id"),
+            history.c.kind.label("kind"),
+            history.c.amount.label("amount"),
+            history.c.balance_after.label("balance_after"),
+            history.c.store_id.label("store_id"),
+            history.c.reference.label("reference"),
+            history.c.created_at.label("created_at"),
+            reversal.transaction_id.label("reversed_by"),
+            Voucher.balance.label("voucher_balance"),
+        )
+        .select_from(history)
+        .join(Voucher, Voucher.id == bindparam("voucher_id"))
+        .outerjoin(reversal, reversal.reverses_entry_id == history.c.id)
+        .order_by(history.c.id.desc())
+        .limit(STATEMENT_LENGTH)
+    )
+    if before:
+        # An unknown transaction ID (or another voucher's) names no place: no entries.
+        cursor = (
+            select(LedgerEntry.id)
+            .where(
+                LedgerEntry.transaction_id == bindparam("before"),
+                LedgerEntry.voucher_id == bindparam("voucher_id"),
+            )
+            .scalar_subquery()
+        )
+        query = query.where(history.c.id < cursor)
+    return query
+
+
+STATEMENT = _statement(before=False)
+STATEMENT_BEFORE = _statement(before=True)
+
+
+@dataclass(frozen=True)
+class TillStatements:
+    """Every till read, compiled for one database's driver."""
+
+    credential: Prepared
+    caller: Prepared
+    caller_and_voucher: Prepared
+    statement: Prepared
+    statement_before: Prepared
+
+    @classmethod
+    def for_dialect(cls, dialect: Dialect) -> TillStatements:
+        return cls(
+            credential=Prepared.compile(CREDENTIAL, dialect),
+            caller=Prepared.compile(CALLER, dialect),
+            caller_and_voucher=Prepared.compile(CALLER_AND_VOUCHER, dialect),
+            statement=Prepared.compile(STATEMENT, dialect),
+            statement_before=Prepared.compile(STATEMENT_BEFORE, dialect),
+        )
