@@ -1,8 +1,13 @@
-"""The framework ceiling: a bare FastAPI endpoint with the balance call's path, query,
-and response shape, answered from memory. It is declared as the ledger's routes are
-(a sync ``def`` with a response model) and served as ``ledger serve`` serves the ledger
-(uvicorn, as many worker processes, as many worker threads, the masked access log), so
-that the gap between the two is what the ledger does per request, not how it is served.
+"""The framework ceiling: the fastest FastAPI answer of the balance call's shape, an
+``async def`` endpoint with its path and its validated query parameter, answering
+from memory. It is served as ``ledger serve`` serves the ledger (uvicorn, as many
+worker processes, the masked access log), so that the gap between the two is what the
+ledger does per request, not how it is served.
+
+It answers the way the ledger's till routes do (a Response holding the model's JSON,
+which skips FastAPI's response-model serialisation): measured here side by side, that
+answered 4,773 calls/s where returning the model for FastAPI to serialise answered
+3,801, so it is the honest ceiling.
 
     python -m bench.bare_app --port 8001 [--workers N]
 """
@@ -10,38 +15,25 @@ that the gap between the two is what the ledger does per request, not how it is 
 from __future__ import annotations
 
 import argparse
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated
 
-from anyio import to_thread
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, Query, Response
 
-from api.core.config import Settings
 from api.core.schemas import StoreId
 from api.vouchers.schemas import VoucherOut
 
-
-@asynccontextmanager
-async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    # The ledger's default number of worker threads (api.main).
-    threads = Settings.model_fields["worker_threads"].default
-    to_thread.current_default_thread_limiter().total_tokens = threads
-    yield
-
-
-app = FastAPI(title="bare", lifespan=_lifespan)
-_BALANCE = {"balance": 2500, "currency": "GBP", "status": "active", "expires_at": None}
+app = FastAPI(title="bare")
 
 
 @app.get("/healthz")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
 @app.get("/v1/vouchers/{code}", response_model=VoucherOut)
-def check_balance(code: str, store_id: Annotated[StoreId, Query()]) -> VoucherOut:
-    return VoucherOut(code=code, **_BALANCE)
+async def check_balance(code: str, store_id: Annotated[StoreId, Query()]) -> Response:
+    answer = VoucherOut(code=code, balance=2500, currency="GBP", status="active", expires_at=None)
+    return Response(answer.model_dump_json(), media_type="application/json")
 
 
 def main() -> None:

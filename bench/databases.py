@@ -137,6 +137,20 @@ def seed(settings: Settings, vouchers: int) -> Seeded:
         context.close()
 
 
+def seed_other_merchant(settings: Settings) -> str:
+    """Another merchant with a till credential: the username an attack guesses
+    passwords for (bench.attack). Returns the username."""
+    context = LedgerContext.from_settings(settings)
+    try:
+        with context.db.writer() as session:
+            account = merchants.create_account(session, AccountCreate(name="Other merchant"))
+            issued = credentials.create(session, context, account.id, label="other till")
+            session.commit()
+            return issued.user.username
+    finally:
+        context.close()
+
+
 def _codes(card_range: str, count: int) -> list[str]:
     codes: set[str] = set()
     while len(codes) < count:

@@ -14,8 +14,9 @@ from pathlib import Path
 import httpx
 from sqlalchemy import Engine, create_engine
 
+from bench.attack import Attack, attacking, can_attack
 from bench.cpu import children_cpu, postgres_cpu, postgres_cpu_spent, process_cpu
-from bench.databases import Seeded, bench_database, production_settings, seed
+from bench.databases import Seeded, bench_database, production_settings, seed, seed_other_merchant
 from bench.load import LoadResult, Target, run_load
 from bench.raw import RawResult, raw_redemptions
 from bench.reconcile import (
@@ -53,6 +54,9 @@ class BackendResult:
     phases: list[LoadResult] = field(default_factory=list)
     accounts: list[PhaseAccount] = field(default_factory=list)
     ledger: LedgerReconciliation | None = None
+    # The balance checks again, while the ledger is attacked (bench.attack).
+    under_attack: LoadResult | None = None
+    attack: Attack | None = None
 
     @property
     def clean(self) -> bool:
@@ -80,6 +84,7 @@ def run_backend(backend: str, options: TillOptions, folder: Path, log: Log) -> B
         admin_token = secrets.token_urlsafe(32)
         log(f"{backend}: seeding {options.vouchers} vouchers")
         seeded = seed(production_settings(url, admin_token), options.vouchers)
+        other_username = seed_other_merchant(production_settings(url, admin_token))
         codes_file = folder / "codes.txt"
         codes_file.write_text("\n".join(seeded.codes) + "\n")
 
@@ -113,6 +118,14 @@ def run_backend(backend: str, options: TillOptions, folder: Path, log: Log) -> B
                     load, account = _phase(engine, target, kind, options, served.pid, backend)
                     result.phases.append(load)
                     result.accounts.append(account)
+                if "balance" in options.calls and can_attack():
+                    log(f"{backend}: balance while attacked (wrong passwords, 10 MB bodies)")
+                    with attacking(target, other_username, options.duration, folder) as sent:
+                        load, account = _phase(
+                            engine, target, "balance", options, served.pid, backend, warm=False
+                        )
+                    result.under_attack, result.attack = load, sent[0]
+                    result.accounts.append(account)
                 result.ledger = ledger_reconciliation(served.url, admin_token)
         finally:
             engine.dispose()
@@ -144,10 +157,17 @@ def _first_call(target: Target) -> None:
 
 
 def _phase(
-    engine: Engine, target: Target, kind: str, options: TillOptions, pid: int, backend: str
+    engine: Engine,
+    target: Target,
+    kind: str,
+    options: TillOptions,
+    pid: int,
+    backend: str,
+    *,
+    warm: bool = True,
 ) -> tuple[LoadResult, PhaseAccount]:
     tag = f"{kind}-{secrets.token_hex(3)}"
-    if options.warmup > 0:
+    if warm and options.warmup > 0:
         _load(target, kind, options, f"warm-{tag}", options.warmup)
         _settle(engine)
     before = snapshot(engine)

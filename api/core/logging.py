@@ -33,13 +33,34 @@ _CHARACTER = re.compile(
     re.DOTALL,
 )
 _DIGIT = re.compile(r"\d")
+# In plain ASCII text with no percent-encoding, a number is a run that this matches.
+_ASCII_NUMBER = re.compile(rf"[0-9](?:[^0-9]{{0,{_MAX_GAP}}}[0-9])*")
 
 
 def mask_digits(text: str) -> str:
     """``text`` with every number that could be a card number cut to its last four
     digits (``…8384``)."""
-    if "%" not in text and len(_DIGIT.findall(text)) < _MIN_DIGITS:
-        return text  # the common case: too few digits to hold a card number at all
+    if "%" not in text:
+        if len(_DIGIT.findall(text)) < _MIN_DIGITS:
+            return text  # the common case: too few digits to hold a card number at all
+        if text.isascii():
+            # Every access-log line of a till call (its path holds the code): one regex
+            # pass, where reading character by character cost ~60 µs a line, for every
+            # call, an attacker's included.
+            return _ASCII_NUMBER.sub(_masked_number, text)
+    return _mask_characters(text)
+
+
+def _masked_number(number: re.Match[str]) -> str:
+    digits = [c for c in number.group(0) if "0" <= c <= "9"]
+    if len(digits) < _MIN_DIGITS:
+        return number.group(0)
+    return "…" + "".join(digits[-4:])
+
+
+def _mask_characters(text: str) -> str:
+    """``mask_digits`` for any text: a percent-encoded character counts as the one
+    character it stands for, and any Unicode digit as a digit."""
     pieces: list[str] = []
     copied = 0  # text[:copied] is settled (in pieces)
     digits: list[str] = []  # the current number's digits (ASCII)
