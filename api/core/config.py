@@ -48,12 +48,13 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_cost_kib: int = Field(default=65536, ge=8)
     credential_cache_size: int = Field(default=1024, ge=0)
-    # Threads per process running the routes' database work (see api.main).
+    # Threads per process running the admin API's database work (see api.main); the
+    # till API takes none.
     worker_threads: int = Field(default=4, ge=1)
-    # Connections kept open: each worker thread holds at most one at a time, and
-    # FastAPI closes sessions from a thread of its own. A pool smaller than what is in
-    # use closes and reopens connections under load (a new PostgreSQL backend each
-    # time, measured by bench/).
+    # Connections kept open: the till API's pool on PostgreSQL (api.till.postgres), and
+    # the admin API's, where each worker thread holds at most one at a time and FastAPI
+    # closes sessions from a thread of its own. A pool smaller than what is in use
+    # closes and reopens connections under load (a new PostgreSQL backend each time).
     db_pool_size: int = Field(default=8, ge=1)
     sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0)
 
