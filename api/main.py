@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -54,6 +55,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.ledger = LedgerContext.from_settings(settings)
         try:
             app.state.till = await TillRuntime.start(settings, app.state.ledger.db)
+            # What start-up made (modules, routes, schemas) lives as long as the process:
+            # out of the cyclic garbage collector's way, so that its passes walk only
+            # what requests make (a tenth of a till call's CPU in bench/'s profiles).
+            gc.freeze()
             try:
                 yield
             finally:

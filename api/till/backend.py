@@ -101,7 +101,7 @@ class TillBackend(ABC):
         now = utcnow()
         try:
             caller, voucher = await self._caller_with_voucher(identity, store_id, code, now)
-            return answer(200, service.check_balance(caller, code, voucher))
+            return answer(200, service.check_balance(caller, voucher))
         except VoucherNotFound:
             return await self.voucher_not_found(identity.user_id, now)
         except LedgerError as error:
@@ -115,7 +115,7 @@ class TillBackend(ABC):
         now = utcnow()
         try:
             caller, found = await self._caller_with_voucher(identity, store_id, code, now)
-            voucher = service.readable_voucher(caller, code, found)
+            voucher = service.readable_voucher(caller, found)
             prepared = self.statements.statement_before if before else self.statements.statement
             rows = await self.fetch_all(prepared, {"voucher_id": voucher.id, "before": before})
             return answer(200, service.statement_out(voucher, rows))

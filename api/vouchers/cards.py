@@ -14,17 +14,16 @@ CARD_RANGE_LENGTH = CODE_LENGTH - RANDOM_DIGITS - 1
 _SEPARATORS = str.maketrans("", "", " -")
 
 
+# A digit doubled, its digits summed: what the Luhn check adds for a doubled digit.
+_DOUBLED = {str(d): (2 * d) - 9 if d > 4 else 2 * d for d in range(10)}
+
+
 def luhn_check_digit(partial: str) -> str:
-    """The digit that makes ``partial + digit`` pass the Luhn check."""
-    total = 0
+    """The digit that makes ``partial + digit`` pass the Luhn check (every till call
+    with a code runs it)."""
     # Walking from the right of the partial number, every first digit gets doubled.
-    for position, char in enumerate(reversed(partial)):
-        digit = int(char)
-        if position % 2 == 0:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
+    backwards = partial[::-1]
+    total = sum(_DOUBLED[char] for char in backwards[0::2]) + sum(map(int, backwards[1::2]))
     return str((10 - total % 10) % 10)
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.core.schemas import StoreId, problem_responses, write_responses
-from api.till.dependencies import TillDep
+from api.till.dependencies import answer
 from api.vouchers.schemas import (
     LoadRequest,
     MovementOut,
@@ -37,9 +37,9 @@ Code = Annotated[
 async def check_balance(
     code: Code,
     store_id: Annotated[StoreId, Query()],
-    till: TillDep,
+    request: Request,
 ) -> Response:
-    return await till.answer(lambda backend, caller: backend.balance(caller, store_id, code))
+    return await answer(request, lambda backend, caller: backend.balance(caller, store_id, code))
 
 
 @router.get(
@@ -51,7 +51,7 @@ async def check_balance(
 async def statement(
     code: Code,
     store_id: Annotated[StoreId, Query()],
-    till: TillDep,
+    request: Request,
     before: Annotated[
         str | None,
         Query(
@@ -66,8 +66,8 @@ async def statement(
 ) -> Response:
     """The voucher's transactions, newest first, at most 100, with where each happened
     and the till's reference."""
-    return await till.answer(
-        lambda backend, caller: backend.statement(caller, store_id, code, before)
+    return await answer(
+        request, lambda backend, caller: backend.statement(caller, store_id, code, before)
     )
 
 
@@ -78,8 +78,8 @@ async def statement(
     responses=write_responses(SaleOut),
     summary="Sell a voucher at the till",
 )
-async def sell(body: SellRequest, till: TillDep) -> Response:
-    return await till.answer(lambda backend, caller: backend.sell(caller, body))
+async def sell(body: SellRequest, request: Request) -> Response:
+    return await answer(request, lambda backend, caller: backend.sell(caller, body))
 
 
 @router.post(
@@ -89,8 +89,8 @@ async def sell(body: SellRequest, till: TillDep) -> Response:
     responses=write_responses(MovementOut),
     summary="Redeem",
 )
-async def redeem(code: Code, body: RedeemRequest, till: TillDep) -> Response:
-    return await till.answer(lambda backend, caller: backend.redeem(caller, code, body))
+async def redeem(code: Code, body: RedeemRequest, request: Request) -> Response:
+    return await answer(request, lambda backend, caller: backend.redeem(caller, code, body))
 
 
 @router.post(
@@ -100,8 +100,8 @@ async def redeem(code: Code, body: RedeemRequest, till: TillDep) -> Response:
     responses=write_responses(MovementOut),
     summary="Top up (load)",
 )
-async def load(code: Code, body: LoadRequest, till: TillDep) -> Response:
-    return await till.answer(lambda backend, caller: backend.load(caller, code, body))
+async def load(code: Code, body: LoadRequest, request: Request) -> Response:
+    return await answer(request, lambda backend, caller: backend.load(caller, code, body))
 
 
 @router.post(
@@ -111,5 +111,5 @@ async def load(code: Code, body: LoadRequest, till: TillDep) -> Response:
     responses=write_responses(ReversalOut),
     summary="Reverse",
 )
-async def reverse(code: Code, body: ReverseRequest, till: TillDep) -> Response:
-    return await till.answer(lambda backend, caller: backend.reverse(caller, code, body))
+async def reverse(code: Code, body: ReverseRequest, request: Request) -> Response:
+    return await answer(request, lambda backend, caller: backend.reverse(caller, code, body))

@@ -100,18 +100,19 @@ def lookup_code(code: str) -> str | None:
     return normalized if cards.card_shaped(normalized) else None
 
 
-def readable_voucher(caller: TillCaller, code: str, voucher: VoucherView | None) -> VoucherView:
-    """The voucher a balance check or statement of ``code`` answers about, read with
-    the caller (by ``lookup_code``): the store, then the code, in the contract's order."""
+def readable_voucher(caller: TillCaller, voucher: VoucherView | None) -> VoucherView:
+    """The voucher a balance check or statement answers about, read with the caller by
+    ``lookup_code`` (None: no voucher of the account has that code, or it could not be
+    a card at all): the store, then the code, in the contract's order."""
     caller.store_site()
-    _well_formed(code, caller)
-    if voucher is None:
+    # Found, the code was card-shaped; it must be of the account's range too.
+    if voucher is None or not voucher.code.startswith(caller.card_range):
         raise VoucherNotFound("No voucher with this code.")
     return voucher
 
 
-def check_balance(caller: TillCaller, code: str, voucher: VoucherView | None) -> VoucherOut:
-    return voucher_out(readable_voucher(caller, code, voucher), utcnow())
+def check_balance(caller: TillCaller, voucher: VoucherView | None) -> VoucherOut:
+    return voucher_out(readable_voucher(caller, voucher), utcnow())
 
 
 def statement_out(voucher: VoucherView, rows: Sequence[Mapping[str, Any]]) -> StatementOut:
