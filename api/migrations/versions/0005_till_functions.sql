@@ -221,7 +221,7 @@ DECLARE
     v_delta bigint;
 BEGIN
     replayed := false;
-    SELECT * INTO g FROM till_gate(
+    g := till_gate(
         p_user_id, p_password_hash, p_store_id, p_window_start, p_max_failures);
     IF g.refusal_status IS NOT NULL THEN
         status := g.refusal_status; body := g.refusal_body; retry_after := g.retry_after;
@@ -238,7 +238,7 @@ BEGIN
           FROM till_voucher_not_found(p_user_id, p_now, p_window_start, p_max_failures);
         RETURN;
     END IF;
-    SELECT * INTO r FROM till_replay(g.account_id, p_store_id, p_reference, p_fingerprint);
+    r := till_replay(g.account_id, p_store_id, p_reference, p_fingerprint);
     IF r.status IS NOT NULL THEN
         status := r.status; body := r.body; replayed := r.replayed;
         RETURN;
@@ -320,7 +320,7 @@ DECLARE
     v_expires_at timestamptz;
 BEGIN
     replayed := false;
-    SELECT * INTO g FROM till_gate(
+    g := till_gate(
         p_user_id, p_password_hash, p_store_id, p_window_start, p_max_failures);
     IF g.refusal_status IS NOT NULL THEN
         status := g.refusal_status; body := g.refusal_body; retry_after := g.retry_after;
@@ -338,7 +338,7 @@ BEGIN
         END IF;
         RETURN;
     END IF;
-    SELECT * INTO r FROM till_replay(g.account_id, p_store_id, p_reference, p_fingerprint);
+    r := till_replay(g.account_id, p_store_id, p_reference, p_fingerprint);
     IF r.status IS NOT NULL THEN
         status := r.status; body := r.body; replayed := r.replayed;
         RETURN;
@@ -450,7 +450,7 @@ DECLARE
     e record;
 BEGIN
     replayed := false;
-    SELECT * INTO g FROM till_gate(
+    g := till_gate(
         p_user_id, p_password_hash, p_store_id, p_window_start, p_max_failures);
     IF g.refusal_status IS NOT NULL THEN
         status := g.refusal_status; body := g.refusal_body; retry_after := g.retry_after;
@@ -477,13 +477,13 @@ BEGIN
         END IF;
         RETURN;
     END IF;
-    SELECT * INTO r FROM till_replay(g.account_id, p_store_id, p_reference, p_fingerprint);
+    r := till_replay(g.account_id, p_store_id, p_reference, p_fingerprint);
     IF r.status IS NOT NULL THEN
         status := r.status; body := r.body; replayed := r.replayed;
         RETURN;
     END IF;
 
-    SELECT * INTO e FROM till_reverse_entry(
+    e := till_reverse_entry(
         g.balance_cap, v.id, v.balance, t.id, t.kind, t.amount, g.account_id, g.site_id,
         p_store_id, p_reference, p_transaction_id, p_now);
     IF e.refusal IS NOT NULL THEN
@@ -516,13 +516,13 @@ DECLARE
     e record;
 BEGIN
     replayed := false;
-    SELECT * INTO g FROM till_gate(
+    g := till_gate(
         p_user_id, p_password_hash, p_store_id, p_window_start, p_max_failures);
     IF g.refusal_status IS NOT NULL THEN
         status := g.refusal_status; body := g.refusal_body; retry_after := g.retry_after;
         RETURN;
     END IF;
-    SELECT * INTO r FROM till_replay(g.account_id, p_store_id, p_reference, p_fingerprint);
+    r := till_replay(g.account_id, p_store_id, p_reference, p_fingerprint);
     IF r.status IS NOT NULL THEN
         status := r.status; body := r.body; replayed := r.replayed;
         RETURN;
@@ -559,7 +559,7 @@ BEGIN
             ELSE
                 SELECT id, code, balance, currency INTO v
                   FROM vouchers WHERE id = t.voucher_id FOR UPDATE;
-                SELECT * INTO e FROM till_reverse_entry(
+                e := till_reverse_entry(
                     g.balance_cap, v.id, v.balance, t.id, t.kind, t.amount, g.account_id,
                     g.site_id, p_store_id, p_reference, p_transaction_id, p_now);
                 IF e.refusal IS NOT NULL THEN
