@@ -27,7 +27,6 @@ from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.pool import StaticPool
 
 from api.core.config import Settings
 
@@ -134,26 +133,6 @@ def _sqlite_engine(settings: Settings) -> Engine:
     return engine
 
 
-def sqlite_event_loop_engine(settings: Settings) -> Engine:
-    """One connection, for the till path on the event loop (api.till.sqlite): every
-    transaction on it writes (``BEGIN IMMEDIATE``), and it never waits for a lock
-    (busy timeout 0): a thread that waited would stop the whole loop, so the till path
-    waits for SQLite's write lock by trying again from the loop."""
-    engine = create_engine(
-        _sqlite_url(settings),
-        connect_args={"check_same_thread": False},
-        poolclass=StaticPool,
-        hide_parameters=HIDE_PARAMETERS,
-    )
-    _configure_sqlite_connections(engine, busy_timeout_seconds=0)
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return engine
-
-
 def _sqlite_url(settings: Settings) -> URL:
     url = make_url(settings.database_url)
     if url.database and url.database != ":memory:":
@@ -164,14 +143,27 @@ def _sqlite_url(settings: Settings) -> URL:
 def _configure_sqlite_connections(engine: Engine, *, busy_timeout_seconds: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take transaction control away from the sqlite3 module: we emit BEGIN ourselves.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_seconds * 1000)}")
-        cursor.close()
+        configure_sqlite(dbapi_connection, busy_timeout_seconds=busy_timeout_seconds)
+
+
+def configure_sqlite(connection: sqlite3.Connection, *, busy_timeout_seconds: float) -> None:
+    """How every connection to the ledger's SQLite database is set up."""
+    # Take transaction control away from the sqlite3 module: we emit BEGIN ourselves.
+    connection.isolation_level = None
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_seconds * 1000)}")
+    cursor.close()
+
+
+def sqlite_path(settings: Settings) -> str:
+    """The database file of a SQLite ledger (its folder made if it is missing)."""
+    path = _sqlite_url(settings).database
+    if not path or path == ":memory:":
+        raise ValueError("the ledger needs a SQLite database in a file")
+    return path
 
 
 # SQLSTATE classes of a database that cannot be reached: connection exceptions (08)

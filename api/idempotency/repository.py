@@ -1,35 +1,54 @@
-"""Queries for idempotency records."""
+"""Queries for idempotency records (the SQLite path's: PostgreSQL's writes keep their
+records in the functions of migration 0005)."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects import sqlite
 
+from api.core.statements import Statements
 from api.core.types import utcnow
 from api.idempotency.models import IdempotencyRecord
 
 
-def _record_statement(insert: Any) -> Any:
-    return (
-        insert(IdempotencyRecord)
-        .on_conflict_do_nothing(index_elements=["account_id", "store_id", "reference"])
-        .returning(IdempotencyRecord.id)
+@dataclass(frozen=True)
+class RecordView:
+    """A reference's first answer: the request it answered (its fingerprint, or
+    ``service.VOIDED`` for a tombstone), and the answer."""
+
+    request_hash: str
+    status_code: int
+    response_body: str
+
+
+_COLUMNS = ("account_id", "store_id", "site_id", "reference", "request_hash")
+_RECORD = (
+    sqlite.insert(IdempotencyRecord)
+    .values(
+        {
+            column: bindparam(column)
+            for column in (*_COLUMNS, "status_code", "response_body", "created_at")
+        }
     )
-
-
-# Every till write runs this: built once (per dialect) and run on the session's
-# connection, as bench/'s profiles asked.
-_RECORD = {
-    "postgresql": _record_statement(postgresql.insert),
-    "sqlite": _record_statement(sqlite.insert),
-}
+    .on_conflict_do_nothing(index_elements=["account_id", "store_id", "reference"])
+    .returning(IdempotencyRecord.id.label("id"))
+)
+_KEY = (
+    IdempotencyRecord.account_id == bindparam("account_id"),
+    IdempotencyRecord.store_id == bindparam("store_id"),
+    IdempotencyRecord.reference == bindparam("reference"),
+)
+_GET = select(
+    IdempotencyRecord.request_hash.label("request_hash"),
+    IdempotencyRecord.status_code.label("status_code"),
+    IdempotencyRecord.response_body.label("response_body"),
+).where(*_KEY)
 
 
 def record(
-    session: Session,
+    db: Statements,
     account_id: int,
     store_id: str,
     site_id: int,
@@ -39,9 +58,8 @@ def record(
     response_body: str,
 ) -> bool:
     """Insert the answer; False (and nothing written) when this reference already has
-    one. ``ON CONFLICT DO NOTHING`` waits for a concurrent twin's transaction to end,
-    so a False means a committed record is there to read."""
-    connection = session.connection()
+    one. SQLite's write transaction holds the database's write lock, so a False means a
+    committed record is there to read."""
     values = {
         "account_id": account_id,
         "store_id": store_id,
@@ -52,25 +70,9 @@ def record(
         "response_body": response_body,
         "created_at": utcnow(),
     }
-    return connection.execute(_RECORD[connection.dialect.name], values).first() is not None
+    return bool(db.rows(_RECORD, values))
 
 
-def get(session: Session, account_id: int, store_id: str, reference: str) -> IdempotencyRecord:
-    return session.execute(
-        select(IdempotencyRecord).where(
-            IdempotencyRecord.account_id == account_id,
-            IdempotencyRecord.store_id == store_id,
-            IdempotencyRecord.reference == reference,
-        )
-    ).scalar_one()
-
-
-def request_hash(session: Session, account_id: int, store_id: str, reference: str) -> str | None:
-    """The record's request hash (``service.VOIDED`` for a tombstone), None: no record."""
-    return session.execute(
-        select(IdempotencyRecord.request_hash).where(
-            IdempotencyRecord.account_id == account_id,
-            IdempotencyRecord.store_id == store_id,
-            IdempotencyRecord.reference == reference,
-        )
-    ).scalar_one_or_none()
+def get(db: Statements, account_id: int, store_id: str, reference: str) -> RecordView | None:
+    row = db.first(_GET, {"account_id": account_id, "store_id": store_id, "reference": reference})
+    return None if row is None else RecordView(**row)

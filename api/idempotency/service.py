@@ -29,11 +29,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
 from api.core.errors import IdempotencyConflict, Refusal, TransactionVoided
+from api.core.statements import Statements
 from api.idempotency import repository
-from api.idempotency.models import IdempotencyRecord
+from api.idempotency.repository import RecordView
 
 # A tombstone's request_hash: not a sha256 in hex, so no request's fingerprint is it.
 VOIDED = "voided"
@@ -60,7 +60,7 @@ def request_fingerprint(operation: str, request: BaseModel, **identity: str) -> 
 
 
 def run_once(
-    session: Session,
+    db: Statements,
     *,
     account_id: int,
     store_id: str,
@@ -78,14 +78,13 @@ def run_once(
         payload = refusal.problem()
         status = refusal.status
     body = json.dumps(payload, separators=(",", ":"))
-    if repository.record(
-        session, account_id, store_id, site_id, reference, fingerprint, status, body
-    ):
+    if repository.record(db, account_id, store_id, site_id, reference, fingerprint, status, body):
         return TillOutcome(status, body, replayed=False)
 
     # Answered before: undo this call's work, and give the first answer again.
-    session.rollback()
-    first = repository.get(session, account_id, store_id, reference)
+    db.rollback()
+    first = repository.get(db, account_id, store_id, reference)
+    assert first is not None  # the record's insert found it
     if first.request_hash == VOIDED:
         # Not a replay of this request: the void's answer to whatever the original was.
         return TillOutcome(first.status_code, first.response_body, replayed=False)
@@ -97,7 +96,7 @@ def run_once(
 
 
 def void_reference(
-    session: Session, *, account_id: int, store_id: str, site_id: int, reference: str
+    db: Statements, *, account_id: int, store_id: str, site_id: int, reference: str
 ) -> bool:
     """Record ``reference`` (at ``store_id``) as voided, unless it has a record already:
     True when it had none (the ledger never received it). Runs in the void's
@@ -106,17 +105,16 @@ def void_reference(
     (rolled back) leaves no tombstone."""
     body = json.dumps(TransactionVoided(VOIDED_DETAIL).problem(), separators=(",", ":"))
     status = TransactionVoided.status
-    return repository.record(
-        session, account_id, store_id, site_id, reference, VOIDED, status, body
-    )
+    return repository.record(db, account_id, store_id, site_id, reference, VOIDED, status, body)
 
 
-def first_answer(
-    session: Session, *, account_id: int, store_id: str, reference: str
-) -> IdempotencyRecord:
+def first_answer(db: Statements, *, account_id: int, store_id: str, reference: str) -> RecordView:
     """The committed record of ``reference`` (after ``void_reference`` found one)."""
-    return repository.get(session, account_id, store_id, reference)
+    first = repository.get(db, account_id, store_id, reference)
+    assert first is not None
+    return first
 
 
-def is_voided(session: Session, *, account_id: int, store_id: str, reference: str) -> bool:
-    return repository.request_hash(session, account_id, store_id, reference) == VOIDED
+def is_voided(db: Statements, *, account_id: int, store_id: str, reference: str) -> bool:
+    first = repository.get(db, account_id, store_id, reference)
+    return first is not None and first.request_hash == VOIDED

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from api.core.statements import Statements
 from api.merchants.models import Account, Product, Site
 
 
@@ -37,7 +38,7 @@ class ProductForSale:
     validity_days: int | None
 
 
-# Every sale at a till runs this (built once, run on the connection: see _SITE_BY_STORE).
+# Every sale at a till on SQLite runs this (api.till.sqlite runs it on the driver).
 _PRODUCT_FOR_SALE = select(
     Product.id.label("id"),
     Product.in_store.label("in_store"),
@@ -45,9 +46,8 @@ _PRODUCT_FOR_SALE = select(
 ).where(Product.id == bindparam("product_id"), Product.account_id == bindparam("account_id"))
 
 
-def product_for_sale(session: Session, account_id: int, product_id: int) -> ProductForSale | None:
-    values = {"product_id": product_id, "account_id": account_id}
-    row = session.connection().execute(_PRODUCT_FOR_SALE, values).mappings().first()
+def product_for_sale(db: Statements, account_id: int, product_id: int) -> ProductForSale | None:
+    row = db.first(_PRODUCT_FOR_SALE, {"product_id": product_id, "account_id": account_id})
     return None if row is None else ProductForSale(**row)
 
 

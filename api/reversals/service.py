@@ -22,9 +22,8 @@ from __future__ import annotations
 import json
 import uuid
 
-from sqlalchemy.orm import Session
-
 from api.core.errors import AlreadyReversed, NotReversible
+from api.core.statements import Statements
 from api.idempotency.service import (
     VOIDED,
     TillOutcome,
@@ -39,35 +38,33 @@ from api.vouchers import repository as vouchers
 from api.vouchers.service import reverse_entry
 
 
-def void(session: Session, caller: TillCaller, request: VoidRequest) -> TillOutcome:
+def void(db: Statements, caller: TillCaller, request: VoidRequest) -> TillOutcome:
     site_id = caller.store_site()
     account_id, store_id = caller.account_id, request.store_id
 
     def operation() -> VoidOut:
         original = request.original_reference
         if void_reference(
-            session, account_id=account_id, store_id=store_id, site_id=site_id, reference=original
+            db, account_id=account_id, store_id=store_id, site_id=site_id, reference=original
         ):
             return _nothing_undone(caller)
-        first = first_answer(session, account_id=account_id, store_id=store_id, reference=original)
+        first = first_answer(db, account_id=account_id, store_id=store_id, reference=original)
         if first.request_hash == VOIDED:
             raise AlreadyReversed("This reference has already been voided.")
         if first.status_code != 201:
             return _nothing_undone(caller)  # it was refused: it moved nothing
         target = vouchers.entry_of_account(
-            session, caller.account_id, json.loads(first.response_body)["transaction_id"]
+            db, caller.account_id, json.loads(first.response_body)["transaction_id"]
         )
         if target is None:
             # Only a void of a reference never received answers 201 without an entry.
             raise NotReversible("A void cannot itself be voided.")
-        voucher = vouchers.lock_by_id(session, target.voucher_id)
-        reversal = reverse_entry(
-            session, caller, site_id, store_id, voucher, target, request.reference
-        )
+        voucher = vouchers.lock_by_id(db, target.voucher_id)
+        reversal = reverse_entry(db, caller, site_id, store_id, voucher, target, request.reference)
         return VoidOut(**reversal.model_dump(), code=voucher.code)
 
     return run_once(
-        session,
+        db,
         account_id=account_id,
         store_id=store_id,
         site_id=site_id,

@@ -28,7 +28,7 @@ class TillRuntime:
         if database.writes_lock_database:
             from api.till.sqlite import SqliteTill
 
-            backend = SqliteTill(settings, database)
+            backend = SqliteTill(settings)
         else:
             from api.till.postgres import PostgresTill
 

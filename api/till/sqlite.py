@@ -9,7 +9,9 @@ up, so this process's till writes never wait for each other. Another writer (the
 admin API's threads, another process) may hold the lock: then the connection's busy
 timeout of 0 refuses at once, and the write is tried again from the loop after a short
 pause, up to ``sqlite_busy_timeout_seconds`` (then 503 unavailable). The rules are the
-Python ones (api/vouchers/service.py, api/reversals/service.py, api/idempotency).
+Python ones (api/vouchers/service.py, api/reversals/service.py, api/idempotency), their
+SQLAlchemy Core statements run on the sqlite3 connection itself (api.core.statements):
+SQLAlchemy's execution layer cost four times what SQLite did per statement.
 
 Checkpoints (copying the write-ahead log back into the database file) are the one slow
 thing a commit can do: SQLite runs one in the committing connection every 1000 pages,
@@ -29,12 +31,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects.sqlite import pysqlite
 
 from api.core.config import Settings
-from api.core.db import Database, sqlite_event_loop_engine
+from api.core.db import configure_sqlite, sqlite_path
 from api.core.errors import LedgerError, Unavailable, VoucherNotFound
+from api.core.statements import Prepared, Row, Statement
 from api.core.types import utcnow
 from api.credentials import repository as credentials
 from api.idempotency.service import TillOutcome
@@ -43,15 +45,16 @@ from api.reversals.schemas import VoidRequest
 from api.throttle import repository as throttle
 from api.throttle.service import window_start
 from api.till.answers import TillAnswer, refusal
-from api.till.backend import Row, StatementFailed, TillBackend
+from api.till.backend import StatementFailed, TillBackend
 from api.till.caller import TillCaller, TillIdentity, caller_from_row
-from api.till.statements import CALLER, Prepared, TillStatements
+from api.till.statements import CALLER, TillStatements
 from api.vouchers import service as vouchers
 from api.vouchers.schemas import LoadRequest, RedeemRequest, ReverseRequest, SellRequest
 
 T = TypeVar("T")
-Work = Callable[[Session, TillCaller], TillOutcome]
+Work = Callable[["SqliteStatements", TillCaller], TillOutcome]
 
+_DIALECT = pysqlite.dialect()
 # Pauses between tries for the write lock: short at first (another writer holds it for
 # a millisecond or so), then at most this long.
 _FIRST_PAUSE = 0.0005
@@ -59,30 +62,25 @@ _LONGEST_PAUSE = 0.01
 
 
 class SqliteTill(TillBackend):
-    def __init__(self, settings: Settings, database: Database) -> None:
-        super().__init__(settings, TillStatements.for_dialect(database.engine.dialect))
-        self._engine = sqlite_event_loop_engine(settings)
-        self._connection = self._engine.connect()
-        driver = self._connection.connection.driver_connection
-        assert isinstance(driver, sqlite3.Connection)
-        self._raw = driver
-        self._raw.execute("PRAGMA wal_autocheckpoint=0")
-        self._checkpoints = _Checkpoints(database.engine.url.database)
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings, TillStatements.for_dialect(_DIALECT))
+        path = sqlite_path(settings)
+        connection = sqlite3.connect(path, check_same_thread=False)
+        configure_sqlite(connection, busy_timeout_seconds=0)
+        connection.execute("PRAGMA wal_autocheckpoint=0")
+        self._db = SqliteStatements(connection)
+        self._checkpoints = _Checkpoints(path)
 
     async def close(self) -> None:
         self._checkpoints.stop()
-        self._connection.close()
-        self._engine.dispose()
+        self._db.close()
 
     @contextmanager
     def trace_statements(self, callback: Callable[[str], None]) -> Iterator[None]:
-        self._raw.set_trace_callback(callback)
-        try:
+        with self._db.traced(callback):
             yield
-        finally:
-            self._raw.set_trace_callback(None)
 
-    # --- Reads, straight on the driver ------------------------------------------------
+    # --- Reads ------------------------------------------------------------------------
 
     async def fetch_one(self, prepared: Prepared, values: Mapping[str, Any]) -> Row | None:
         rows = self._read(prepared, values)
@@ -92,31 +90,21 @@ class SqliteTill(TillBackend):
         return self._read(prepared, values)
 
     def _read(self, prepared: Prepared, values: Mapping[str, Any]) -> list[Row]:
-        arguments = [_to_sqlite(v) for v in prepared.arguments(values)]
         try:
-            found = self._raw.execute(prepared.sql, arguments).fetchall()
+            return self._db.run_prepared(prepared, values)
         except sqlite3.OperationalError as error:
             # In WAL mode a read waits for nobody, but for a moment while the log is
             # being reset: too rare to wait for here.
             if not _is_busy(error):
                 raise StatementFailed(error, prepared.sql) from error
             raise _busy() from None
-        except sqlite3.Error as error:
-            raise StatementFailed(error, prepared.sql) from error
-        rows: list[dict[str, Any]] = [
-            dict(zip(prepared.columns, row, strict=True)) for row in found
-        ]
-        for row in rows:
-            for column in prepared.timestamp_columns:
-                row[column] = _from_sqlite(row[column])
-        return list(rows)
 
     # --- Writes: one transaction each, holding SQLite's write lock --------------------
 
     async def count_failure(self, user_id: int, now: datetime) -> datetime | None:
         return await self._transaction(
-            lambda session: throttle.count_failure(
-                session,
+            lambda db: throttle.count_failure(
+                db,
                 user_id,
                 now=now,
                 window_start=window_start(self.settings, now),
@@ -126,46 +114,48 @@ class SqliteTill(TillBackend):
 
     async def store_digest(self, user_id: int, old: str, new: str) -> None:
         await self._transaction(
-            lambda session: credentials.replace_password_hash(session, user_id, old=old, new=new)
+            lambda db: credentials.replace_password_hash(db, user_id, old=old, new=new)
         )
 
     async def sell(self, identity: TillIdentity, request: SellRequest) -> TillAnswer:
         return await self._write(
-            identity, request.store_id, lambda s, caller: vouchers.sell(s, caller, request)
+            identity, request.store_id, lambda db, caller: vouchers.sell(db, caller, request)
         )
 
     async def redeem(self, identity: TillIdentity, code: str, request: RedeemRequest) -> TillAnswer:
         return await self._write(
-            identity, request.store_id, lambda s, caller: vouchers.redeem(s, caller, code, request)
+            identity,
+            request.store_id,
+            lambda db, caller: vouchers.redeem(db, caller, code, request),
         )
 
     async def load(self, identity: TillIdentity, code: str, request: LoadRequest) -> TillAnswer:
         return await self._write(
-            identity, request.store_id, lambda s, caller: vouchers.load(s, caller, code, request)
+            identity, request.store_id, lambda db, caller: vouchers.load(db, caller, code, request)
         )
 
     async def reverse(
         self, identity: TillIdentity, code: str, request: ReverseRequest
     ) -> TillAnswer:
         return await self._write(
-            identity, request.store_id, lambda s, caller: vouchers.reverse(s, caller, code, request)
+            identity,
+            request.store_id,
+            lambda db, caller: vouchers.reverse(db, caller, code, request),
         )
 
     async def void(self, identity: TillIdentity, request: VoidRequest) -> TillAnswer:
         return await self._write(
-            identity, request.store_id, lambda s, caller: reversals.void(s, caller, request)
+            identity, request.store_id, lambda db, caller: reversals.void(db, caller, request)
         )
 
     async def _write(self, identity: TillIdentity, store_id: str, work: Work) -> TillAnswer:
         """The caller at ``store_id``, and ``work`` with it, in one write transaction."""
         now = utcnow()
 
-        def attempt(session: Session) -> TillAnswer:
-            values = self.caller_values(identity, store_id, now)
-            row = session.connection().execute(CALLER, values).mappings().first()
-            found = None if row is None else dict(row)
-            caller = caller_from_row(found, identity, store_id, self.settings, now)
-            outcome = work(session, caller)
+        def attempt(db: SqliteStatements) -> TillAnswer:
+            row = db.first(CALLER, self.caller_values(identity, store_id, now))
+            caller = caller_from_row(row, identity, store_id, self.settings, now)
+            outcome = work(db, caller)
             return TillAnswer(outcome.status, outcome.body, outcome.replayed)
 
         try:
@@ -175,23 +165,16 @@ class SqliteTill(TillBackend):
         except LedgerError as error:
             return refusal(error)
 
-    async def _transaction(self, work: Callable[[Session], T]) -> T:
+    async def _transaction(self, work: Callable[[SqliteStatements], T]) -> T:
         """``work`` in a write transaction, committed (rolled back when it raises);
         tried again from the loop while another writer holds SQLite's write lock."""
         deadline = time.monotonic() + self.settings.sqlite_busy_timeout_seconds
         pause = _FIRST_PAUSE
         while True:
             try:
-                with Session(self._connection, expire_on_commit=False) as session:
-                    try:
-                        result = work(session)
-                        session.commit()
-                    except BaseException:
-                        session.rollback()
-                        raise
-                return result
-            except OperationalError as error:
-                if not isinstance(error.orig, sqlite3.OperationalError) or not _is_busy(error.orig):
+                return self._db.in_transaction(work)
+            except sqlite3.OperationalError as error:
+                if not _is_busy(error):
                     raise
             if time.monotonic() >= deadline:
                 raise _busy()
@@ -199,18 +182,79 @@ class SqliteTill(TillBackend):
             pause = min(pause * 2, _LONGEST_PAUSE)
 
 
+class SqliteStatements:
+    """api.core.statements.Statements on a sqlite3 connection: each statement compiled
+    once, its timestamps converted as SQLAlchemy keeps them on SQLite."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+        self._compiled: dict[Statement, Prepared] = {}
+
+    def close(self) -> None:
+        self._connection.close()
+
+    @contextmanager
+    def traced(self, callback: Callable[[str], None]) -> Iterator[None]:
+        self._connection.set_trace_callback(callback)
+        try:
+            yield
+        finally:
+            self._connection.set_trace_callback(None)
+
+    def in_transaction(self, work: Callable[[SqliteStatements], T]) -> T:
+        """``work`` between ``BEGIN IMMEDIATE`` (SQLite's write lock, or SQLITE_BUSY at
+        once) and ``COMMIT``; rolled back when it raises."""
+        self._connection.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(self)
+        except BaseException:
+            if self._connection.in_transaction:  # (a busy re-begin left none)
+                self._connection.execute("ROLLBACK")
+            raise
+        self._connection.execute("COMMIT")
+        return result
+
+    def rows(self, statement: Statement, values: Mapping[str, Any]) -> list[Row]:
+        prepared = self._compiled.get(statement)
+        if prepared is None:
+            prepared = self._compiled[statement] = Prepared.compile(statement, _DIALECT)
+        return self.run_prepared(prepared, values)
+
+    def first(self, statement: Statement, values: Mapping[str, Any]) -> Row | None:
+        found = self.rows(statement, values)
+        return found[0] if found else None
+
+    def run(self, statement: Statement, values: Mapping[str, Any]) -> None:
+        self.rows(statement, values)
+
+    def rollback(self) -> None:
+        self._connection.execute("ROLLBACK")
+        self._connection.execute("BEGIN IMMEDIATE")
+
+    def run_prepared(self, prepared: Prepared, values: Mapping[str, Any]) -> list[Row]:
+        arguments = [_to_sqlite(v) for v in prepared.arguments(values)]
+        cursor = self._connection.execute(prepared.sql, arguments)
+        if not prepared.columns:
+            return []
+        rows: list[Row] = []
+        for found in cursor.fetchall():
+            row = dict(zip(prepared.columns, found, strict=True))
+            for column in prepared.timestamp_columns:
+                row[column] = _from_sqlite(row[column])
+            rows.append(row)
+        return rows
+
+
 class _Checkpoints:
     """A thread that checkpoints the database's write-ahead log every ``period``
     seconds, on a connection of its own, waiting for nobody."""
 
-    def __init__(self, path: str | None, period: float = 0.5) -> None:
+    def __init__(self, path: str, period: float = 0.5) -> None:
         self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        if path and path != ":memory:":
-            self._thread = threading.Thread(
-                target=self._run, args=(path, period), name="sqlite-checkpoints", daemon=True
-            )
-            self._thread.start()
+        self._thread = threading.Thread(
+            target=self._run, args=(path, period), name="sqlite-checkpoints", daemon=True
+        )
+        self._thread.start()
 
     def _run(self, path: str, period: float) -> None:
         connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -225,8 +269,7 @@ class _Checkpoints:
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self._thread.join(timeout=10)
 
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:

@@ -1,16 +1,9 @@
-"""The till's reads, as SQLAlchemy Core statements compiled once per driver.
-
-The till path runs them straight on the driver (asyncpg on PostgreSQL, sqlite3 on
-SQLite), from the event loop: in bench/'s measurements SQLAlchemy's execution layer
-cost as much Python per statement as everything else in a balance check, and a worker
-thread hop cost more still. The statements stay SQLAlchemy's, built from the models,
-so their SQL is written once for both databases; ``Prepared`` holds the compiled text
-and the order of its parameters, and rows come back as mappings by column name.
-"""
+"""The till's reads, as SQLAlchemy Core statements compiled once per driver
+(api.core.statements): run straight on asyncpg on PostgreSQL and sqlite3 on SQLite,
+from the event loop, with rows as mappings by column name."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,45 +11,13 @@ from sqlalchemy import BigInteger, Select, and_, bindparam, cast, func, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import aliased
 
-from api.core.types import UTCDateTime
+from api.core.statements import Prepared
 from api.credentials.models import IntegrationUser
 from api.merchants.models import Account, Site
 from api.throttle.models import LookupFailure
 from api.vouchers.models import LedgerEntry, Voucher
 
 AnySelect = Select[*tuple[Any, ...]]
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A statement compiled for one driver's own API: its SQL text, the names of its
-    parameters in the order the driver takes them, and which result columns are
-    timestamps (SQLite keeps those as text)."""
-
-    sql: str
-    parameters: tuple[str, ...]
-    defaults: Mapping[str, Any]
-    columns: tuple[str, ...]
-    timestamp_columns: frozenset[str]
-
-    @classmethod
-    def compile(cls, statement: AnySelect, dialect: Dialect) -> Prepared:
-        compiled = statement.compile(dialect=dialect)
-        columns = tuple(str(c.key) for c in statement.selected_columns)
-        timestamps = frozenset(
-            str(c.key) for c in statement.selected_columns if isinstance(c.type, UTCDateTime)
-        )
-        return cls(
-            sql=compiled.string,
-            parameters=tuple(compiled.positiontup or ()),
-            defaults=dict(compiled.params),
-            columns=columns,
-            timestamp_columns=timestamps,
-        )
-
-    def arguments(self, values: Mapping[str, Any]) -> list[Any]:
-        return [values[n] if n in values else self.defaults[n] for n in self.parameters]
-
 
 # --- The credential, for the gate (authentication) --------------------------------
 

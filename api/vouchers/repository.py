@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, exists, func, insert, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
+from api.core.statements import Statements, insert_of
 from api.vouchers.models import EntryKind, LedgerEntry, Voucher
 
 
@@ -38,9 +39,20 @@ class LockedVoucher:
     cancelled_at: datetime | None
 
 
-# The till writes' statements, built once and run on the session's connection : the ORM's unit of work cost more CPU than everything else
-# in a redemption.
-# Labelled with LockedVoucher's fields: rows are mapped by name.
+@dataclass(frozen=True)
+class EntryView:
+    """A ledger entry as a reversal needs it (a transaction of the voucher, undone)."""
+
+    id: int
+    transaction_id: str
+    kind: str
+    amount: int
+    voucher_id: int
+
+
+# The till writes' statements (the SQLite path's: api.till.sqlite runs them on the
+# driver itself; PostgreSQL's writes are functions, migration 0005), labelled with the
+# fields they fill: rows are mapped by name.
 _LOCKED_COLUMNS = (
     Voucher.id.label("id"),
     Voucher.account_id.label("account_id"),
@@ -53,40 +65,97 @@ _LOCKED_COLUMNS = (
 _LOCK = (
     select(*_LOCKED_COLUMNS)
     .where(Voucher.code == bindparam("code"), Voucher.account_id == bindparam("account_id"))
-    # PostgreSQL holds the row until commit; SQLite already holds its write lock.
+    # PostgreSQL would hold the row until commit; SQLite already holds its write lock.
     .with_for_update()
 )
 # The same, for a voucher known by its row (a void by reference finds it from its entry).
 _LOCK_BY_ID = (
     select(*_LOCKED_COLUMNS).where(Voucher.id == bindparam("voucher_id")).with_for_update()
 )
-_CODE_TAKEN = select(exists().where(Voucher.code == bindparam("code")))
-_ADD_VOUCHER = insert(Voucher).returning(Voucher.id)
+_CODE_TAKEN = select(exists().where(Voucher.code == bindparam("code")).label("taken"))
+_ADD_VOUCHER = insert_of(
+    Voucher,
+    "account_id",
+    "product_id",
+    "code",
+    "currency",
+    "balance",
+    "expires_at",
+    "cancelled_at",
+    "created_at",
+).returning(Voucher.id.label("id"))
 _SAVE = (
     update(Voucher)
     .where(Voucher.id == bindparam("voucher_id"))
     .values(balance=bindparam("new_balance"), cancelled_at=bindparam("new_cancelled_at"))
 )
-_ADD_ENTRY = insert(LedgerEntry)
+_ADD_ENTRY = insert_of(
+    LedgerEntry,
+    "transaction_id",
+    "voucher_id",
+    "account_id",
+    "site_id",
+    "store_id",
+    "kind",
+    "amount",
+    "reference",
+    "reverses_entry_id",
+    "created_at",
+)
+_ENTRY_COLUMNS = (
+    LedgerEntry.id.label("id"),
+    LedgerEntry.transaction_id.label("transaction_id"),
+    LedgerEntry.kind.label("kind"),
+    LedgerEntry.amount.label("amount"),
+    LedgerEntry.voucher_id.label("voucher_id"),
+)
+_ENTRY_OF_VOUCHER = select(*_ENTRY_COLUMNS).where(
+    LedgerEntry.voucher_id == bindparam("voucher_id"),
+    LedgerEntry.transaction_id == bindparam("transaction_id"),
+)
+_ENTRY_OF_ACCOUNT = select(*_ENTRY_COLUMNS).where(
+    LedgerEntry.account_id == bindparam("account_id"),
+    LedgerEntry.transaction_id == bindparam("transaction_id"),
+)
+_IS_REVERSED = select(
+    exists().where(LedgerEntry.reverses_entry_id == bindparam("entry_id")).label("reversed")
+)
+_reversal = aliased(LedgerEntry)
+_HAS_UNREVERSED_MOVEMENTS = select(
+    exists()
+    .where(
+        LedgerEntry.voucher_id == bindparam("voucher_id"),
+        # Parameters with their values (not an expanding IN list: compiled once, alone).
+        LedgerEntry.kind.in_(
+            [
+                bindparam("load", str(EntryKind.LOAD)),
+                bindparam("redemption", str(EntryKind.REDEMPTION)),
+            ]
+        ),
+        ~exists().where(_reversal.reverses_entry_id == LedgerEntry.id),
+    )
+    .label("standing")
+)
 
 
-def lock(session: Session, account_id: int, code: str) -> LockedVoucher | None:
-    values = {"code": code, "account_id": account_id}
-    row = session.connection().execute(_LOCK, values).mappings().first()
+def lock(db: Statements, account_id: int, code: str) -> LockedVoucher | None:
+    row = db.first(_LOCK, {"code": code, "account_id": account_id})
     return None if row is None else LockedVoucher(**row)
 
 
-def lock_by_id(session: Session, voucher_id: int) -> LockedVoucher:
-    row = session.connection().execute(_LOCK_BY_ID, {"voucher_id": voucher_id}).mappings().one()
+def lock_by_id(db: Statements, voucher_id: int) -> LockedVoucher:
+    row = db.first(_LOCK_BY_ID, {"voucher_id": voucher_id})
+    assert row is not None, f"voucher {voucher_id} is gone"  # an entry's voucher: never
     return LockedVoucher(**row)
 
 
-def code_taken(session: Session, code: str) -> bool:
-    return bool(session.connection().execute(_CODE_TAKEN, {"code": code}).scalar())
+def code_taken(db: Statements, code: str) -> bool:
+    row = db.first(_CODE_TAKEN, {"code": code})
+    return bool(row and row["taken"])
 
 
 def add_voucher(
-    session: Session,
+    db: Statements,
     *,
     account_id: int,
     product_id: int,
@@ -106,12 +175,12 @@ def add_voucher(
         "cancelled_at": None,
         "created_at": created_at,
     }
-    voucher_id = session.connection().execute(_ADD_VOUCHER, values).scalar_one()
-    return LockedVoucher(voucher_id, account_id, code, 0, currency, expires_at, None)
+    (row,) = db.rows(_ADD_VOUCHER, values)
+    return LockedVoucher(row["id"], account_id, code, 0, currency, expires_at, None)
 
 
-def save(session: Session, voucher: LockedVoucher) -> None:
-    session.connection().execute(
+def save(db: Statements, voucher: LockedVoucher) -> None:
+    db.run(
         _SAVE,
         {
             "voucher_id": voucher.id,
@@ -122,7 +191,7 @@ def save(session: Session, voucher: LockedVoucher) -> None:
 
 
 def add_entry(
-    session: Session,
+    db: Statements,
     *,
     transaction_id: str,
     voucher_id: int,
@@ -135,7 +204,7 @@ def add_entry(
     reverses_entry_id: int | None,
     created_at: datetime,
 ) -> None:
-    session.connection().execute(
+    db.run(
         _ADD_ENTRY,
         {
             "transaction_id": transaction_id,
@@ -152,43 +221,25 @@ def add_entry(
     )
 
 
-def entry_of_voucher(session: Session, voucher_id: int, transaction_id: str) -> LedgerEntry | None:
-    return session.scalars(
-        select(LedgerEntry).where(
-            LedgerEntry.voucher_id == voucher_id, LedgerEntry.transaction_id == transaction_id
-        )
-    ).first()
+def entry_of_voucher(db: Statements, voucher_id: int, transaction_id: str) -> EntryView | None:
+    row = db.first(_ENTRY_OF_VOUCHER, {"voucher_id": voucher_id, "transaction_id": transaction_id})
+    return None if row is None else EntryView(**row)
 
 
-def entry_of_account(session: Session, account_id: int, transaction_id: str) -> LedgerEntry | None:
-    return session.scalars(
-        select(LedgerEntry).where(
-            LedgerEntry.account_id == account_id, LedgerEntry.transaction_id == transaction_id
-        )
-    ).first()
+def entry_of_account(db: Statements, account_id: int, transaction_id: str) -> EntryView | None:
+    row = db.first(_ENTRY_OF_ACCOUNT, {"account_id": account_id, "transaction_id": transaction_id})
+    return None if row is None else EntryView(**row)
 
 
-def is_reversed(session: Session, entry_id: int) -> bool:
-    return (
-        session.scalar(select(exists().where(LedgerEntry.reverses_entry_id == entry_id))) or False
-    )
+def is_reversed(db: Statements, entry_id: int) -> bool:
+    row = db.first(_IS_REVERSED, {"entry_id": entry_id})
+    return bool(row and row["reversed"])
 
 
-def has_unreversed_movements(session: Session, voucher_id: int) -> bool:
+def has_unreversed_movements(db: Statements, voucher_id: int) -> bool:
     """True while a top-up or redemption on the voucher stands unreversed."""
-    reversal = aliased(LedgerEntry)
-    return (
-        session.scalar(
-            select(
-                exists().where(
-                    LedgerEntry.voucher_id == voucher_id,
-                    LedgerEntry.kind.in_([EntryKind.LOAD, EntryKind.REDEMPTION]),
-                    ~exists().where(reversal.reverses_entry_id == LedgerEntry.id),
-                )
-            )
-        )
-        or False
-    )
+    row = db.first(_HAS_UNREVERSED_MOVEMENTS, {"voucher_id": voucher_id})
+    return bool(row and row["standing"])
 
 
 def find_any(session: Session, code: str) -> Voucher | None:

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
 from api.core.errors import (
     AlreadyReversed,
@@ -28,6 +27,7 @@ from api.core.errors import (
     VoucherInUse,
     VoucherNotFound,
 )
+from api.core.statements import Statements
 from api.core.types import utcnow
 from api.idempotency.service import (
     VOIDED_DETAIL,
@@ -39,8 +39,8 @@ from api.idempotency.service import (
 from api.merchants import repository as merchants_repository
 from api.till.caller import TillCaller
 from api.vouchers import cards, repository
-from api.vouchers.models import EntryKind, LedgerEntry
-from api.vouchers.repository import LockedVoucher, VoucherView
+from api.vouchers.models import EntryKind
+from api.vouchers.repository import EntryView, LockedVoucher, VoucherView
 from api.vouchers.schemas import (
     LoadRequest,
     MovementOut,
@@ -139,11 +139,11 @@ def statement_out(voucher: VoucherView, rows: Sequence[Mapping[str, Any]]) -> St
     )
 
 
-def sell(session: Session, caller: TillCaller, request: SellRequest) -> TillOutcome:
+def sell(db: Statements, caller: TillCaller, request: SellRequest) -> TillOutcome:
     site_id = caller.store_site()
-    product = merchants_repository.product_for_sale(session, caller.account_id, request.product_id)
+    product = merchants_repository.product_for_sale(db, caller.account_id, request.product_id)
     if product is None or not product.in_store:
-        refuse_if_voided(session, caller, request.store_id, request.reference)
+        refuse_if_voided(db, caller, request.store_id, request.reference)
         raise ProductNotFound("No in-store gift product with this ID on your account.")
 
     def operation() -> SaleOut:
@@ -156,16 +156,16 @@ def sell(session: Session, caller: TillCaller, request: SellRequest) -> TillOutc
         if product.validity_days is not None:
             expires_at = (now + timedelta(days=product.validity_days)).replace(microsecond=0)
         voucher = repository.add_voucher(
-            session,
+            db,
             account_id=caller.account_id,
             product_id=product.id,
-            code=_unused_code(session, caller.card_range),
+            code=_unused_code(db, caller.card_range),
             currency=caller.currency,
             expires_at=expires_at,
             created_at=now,
         )
         transaction_id = _record(
-            session,
+            db,
             voucher,
             site_id,
             request.store_id,
@@ -175,12 +175,12 @@ def sell(session: Session, caller: TillCaller, request: SellRequest) -> TillOutc
         )
         return SaleOut(**voucher_out(voucher, now).model_dump(), transaction_id=transaction_id)
 
-    return _once(session, caller, site_id, "sell", request, operation)
+    return _once(db, caller, site_id, "sell", request, operation)
 
 
-def redeem(session: Session, caller: TillCaller, code: str, request: RedeemRequest) -> TillOutcome:
+def redeem(db: Statements, caller: TillCaller, code: str, request: RedeemRequest) -> TillOutcome:
     site_id = caller.store_site()
-    voucher = _find_voucher(session, caller, code)
+    voucher = _find_voucher(db, caller, code)
 
     def operation() -> MovementOut:
         _refuse_unusable(voucher)
@@ -193,7 +193,7 @@ def redeem(session: Session, caller: TillCaller, code: str, request: RedeemReque
                 )
             taken = voucher.balance
         transaction_id = _record(
-            session,
+            db,
             voucher,
             site_id,
             request.store_id,
@@ -203,12 +203,12 @@ def redeem(session: Session, caller: TillCaller, code: str, request: RedeemReque
         )
         return _movement(voucher, transaction_id, taken)
 
-    return _once(session, caller, site_id, "redeem", request, operation, code=voucher.code)
+    return _once(db, caller, site_id, "redeem", request, operation, code=voucher.code)
 
 
-def load(session: Session, caller: TillCaller, code: str, request: LoadRequest) -> TillOutcome:
+def load(db: Statements, caller: TillCaller, code: str, request: LoadRequest) -> TillOutcome:
     site_id = caller.store_site()
-    voucher = _find_voucher(session, caller, code)
+    voucher = _find_voucher(db, caller, code)
 
     def operation() -> MovementOut:
         _refuse_unusable(voucher)
@@ -218,7 +218,7 @@ def load(session: Session, caller: TillCaller, code: str, request: LoadRequest) 
                 f"A voucher on this account may hold at most {cap}; it holds {voucher.balance}."
             )
         transaction_id = _record(
-            session,
+            db,
             voucher,
             site_id,
             request.store_id,
@@ -228,41 +228,39 @@ def load(session: Session, caller: TillCaller, code: str, request: LoadRequest) 
         )
         return _movement(voucher, transaction_id, request.amount)
 
-    return _once(session, caller, site_id, "load", request, operation, code=voucher.code)
+    return _once(db, caller, site_id, "load", request, operation, code=voucher.code)
 
 
-def reverse(
-    session: Session, caller: TillCaller, code: str, request: ReverseRequest
-) -> TillOutcome:
+def reverse(db: Statements, caller: TillCaller, code: str, request: ReverseRequest) -> TillOutcome:
     site_id = caller.store_site()
-    voucher = _find_voucher(session, caller, code)
-    target = repository.entry_of_voucher(session, voucher.id, request.transaction_id)
+    voucher = _find_voucher(db, caller, code)
+    target = repository.entry_of_voucher(db, voucher.id, request.transaction_id)
     if target is None:
-        refuse_if_voided(session, caller, request.store_id, request.reference)
+        refuse_if_voided(db, caller, request.store_id, request.reference)
         raise TransactionNotFound("This voucher has no transaction with that ID.")
 
     def operation() -> ReversalOut:
         return reverse_entry(
-            session, caller, site_id, request.store_id, voucher, target, request.reference
+            db, caller, site_id, request.store_id, voucher, target, request.reference
         )
 
-    return _once(session, caller, site_id, "reverse", request, operation, code=voucher.code)
+    return _once(db, caller, site_id, "reverse", request, operation, code=voucher.code)
 
 
 def reverse_entry(
-    session: Session,
+    db: Statements,
     caller: TillCaller,
     site_id: int,
     store_id: str,
     voucher: LockedVoucher,
-    target: LedgerEntry,
+    target: EntryView,
     reference: str,
 ) -> ReversalOut:
     """Undo ``target``, an entry of ``voucher`` (locked), whole, under ``reference``:
     the rules of a reversal, shared by reverse and the void by reference."""
     if target.kind == EntryKind.REVERSAL:
         raise NotReversible("A reversal cannot itself be reversed.")
-    if repository.is_reversed(session, target.id):
+    if repository.is_reversed(db, target.id):
         raise AlreadyReversed("This transaction has already been reversed.")
     if target.kind == EntryKind.LOAD and voucher.balance < target.amount:
         raise InsufficientFunds(
@@ -270,7 +268,7 @@ def reverse_entry(
             balance=voucher.balance,
         )
     if target.kind == EntryKind.SALE:
-        if repository.has_unreversed_movements(session, voucher.id):
+        if repository.has_unreversed_movements(db, voucher.id):
             raise VoucherInUse("Reverse the voucher's other transactions before its sale.")
         voucher.cancelled_at = utcnow()
         # With every other movement undone the balance is the sale's amount; take it all.
@@ -284,7 +282,7 @@ def reverse_entry(
             f"A voucher on this account may hold at most {cap}; it holds {voucher.balance}."
         )
     transaction_id = _record(
-        session,
+        db,
         voucher,
         site_id,
         store_id,
@@ -302,12 +300,12 @@ def reverse_entry(
     )
 
 
-def refuse_if_voided(session: Session, caller: TillCaller, store_id: str, reference: str) -> None:
+def refuse_if_voided(db: Statements, caller: TillCaller, store_id: str, reference: str) -> None:
     """Before a 404 about something the body names (a product, a transaction): a
     reference voided already answers 409 transaction_voided whatever its body said.
     Only refusals pay for this look-up; every other late original finds the void when
     it records its answer (idempotency.run_once)."""
-    if is_voided(session, account_id=caller.account_id, store_id=store_id, reference=reference):
+    if is_voided(db, account_id=caller.account_id, store_id=store_id, reference=reference):
         raise TransactionVoided(VOIDED_DETAIL)
 
 
@@ -320,9 +318,9 @@ def _well_formed(code: str, caller: TillCaller) -> str:
     return normalized
 
 
-def _find_voucher(session: Session, caller: TillCaller, code: str) -> LockedVoucher:
+def _find_voucher(db: Statements, caller: TillCaller, code: str) -> LockedVoucher:
     """The voucher, its row locked for the change the caller is about to make."""
-    voucher = repository.lock(session, caller.account_id, _well_formed(code, caller))
+    voucher = repository.lock(db, caller.account_id, _well_formed(code, caller))
     if voucher is None:
         raise VoucherNotFound("No voucher with this code.")
     return voucher
@@ -336,15 +334,15 @@ def _refuse_unusable(voucher: LockedVoucher) -> None:
         raise VoucherExpired("This voucher has expired.")
 
 
-def _unused_code(session: Session, card_range: str) -> str:
+def _unused_code(db: Statements, card_range: str) -> str:
     while True:
         code = cards.generate(card_range)
-        if not repository.code_taken(session, code):
+        if not repository.code_taken(db, code):
             return code
 
 
 def _record(
-    session: Session,
+    db: Statements,
     voucher: LockedVoucher,
     site_id: int,
     store_id: str,
@@ -352,14 +350,14 @@ def _record(
     amount: int,
     reference: str,
     *,
-    reverses: LedgerEntry | None = None,
+    reverses: EntryView | None = None,
 ) -> str:
     """Write the entry and move the balance by the same amount, together (with any
     change the caller made to the voucher); returns the entry's transaction ID."""
     voucher.balance += amount
     transaction_id = str(uuid.uuid4())
     repository.add_entry(
-        session,
+        db,
         transaction_id=transaction_id,
         voucher_id=voucher.id,
         account_id=voucher.account_id,
@@ -371,7 +369,7 @@ def _record(
         reverses_entry_id=reverses.id if reverses is not None else None,
         created_at=utcnow(),
     )
-    repository.save(session, voucher)
+    repository.save(db, voucher)
     return transaction_id
 
 
@@ -385,7 +383,7 @@ def _movement(voucher: LockedVoucher, transaction_id: str, amount: int) -> Movem
 
 
 def _once(
-    session: Session,
+    db: Statements,
     caller: TillCaller,
     site_id: int,
     operation_name: str,
@@ -394,7 +392,7 @@ def _once(
     code: str = "",
 ) -> TillOutcome:
     return run_once(
-        session,
+        db,
         account_id=caller.account_id,
         store_id=request.store_id,
         site_id=site_id,
