@@ -20,6 +20,8 @@ from api.credentials.gate import TillRequestGate
 from api.merchants.endpoints import router as merchants_router
 from api.onboardings.endpoints import router as onboardings_router
 from api.reversals.endpoints import router as reversals_router
+from api.store_id_links.endpoints import admin_router as store_id_links_admin_router
+from api.store_id_links.endpoints import page_router as store_id_page_router
 from api.vouchers.admin_endpoints import router as vouchers_admin_router
 from api.vouchers.endpoints import router as till_router
 
@@ -67,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(credentials_router)
     app.include_router(vouchers_admin_router)
     app.include_router(onboardings_router)
+    app.include_router(store_id_links_admin_router)
+    app.include_router(store_id_page_router)
 
     @app.get("/healthz", tags=["ops"], include_in_schema=False)
     def healthz() -> dict[str, str]:
