@@ -10,7 +10,7 @@ from uuid import UUID
 
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.objects import FlowRun
-from prefect.exceptions import FlowPauseTimeout, NotPausedError
+from prefect.exceptions import FlowPauseTimeout, NotPausedError, PrefectHTTPStatusError
 from prefect.flow_runs import resume_flow_run
 from prefect.utilities.urls import url_for
 from pydantic import ValidationError
@@ -128,14 +128,22 @@ def _form_problems(answer: dict[int, str], scope: list[dict[str, Any]]) -> list[
 
 
 def _resume(run: FlowRun, run_input: dict[str, str]) -> None:
+    answered_first = CliError(
+        f"Run {short_id(run.id)} stopped waiting before the store IDs were sent (were they "
+        "entered in the Prefect UI, or by Polaris through the store-ID link?); nothing was "
+        "submitted."
+    )
     with prefect_errors():
         try:
             resume_flow_run(run.id, run_input=run_input)
         except NotPausedError:
-            raise CliError(
-                f"Run {short_id(run.id)} stopped waiting before the store IDs were sent "
-                "(were they entered in the Prefect UI?); nothing was submitted."
-            ) from None
+            raise answered_first from None
+        except PrefectHTTPStatusError as error:
+            # 409: another answer raced this one to the run and was stored first (the
+            # server rolled this one back).
+            if error.response.status_code == 409:
+                raise answered_first from None
+            raise
         except FlowPauseTimeout:
             raise CliError(f"Run {short_id(run.id)} waited too long and has failed.") from None
         except RuntimeError as refused:
