@@ -55,13 +55,22 @@ async def submit(
 ) -> HTMLResponse:
     link = await _open(context, token)
     submitted = await read_form(request, token, link.sites, context.settings.public_url)
+    # A run that no longer waits (answered already, cancelled...) says so whatever was
+    # typed; with Prefect out of reach the answer is still checked, and kept.
+    waiting: RunState | None
+    try:
+        waiting = await _waiting_run(prefect, link)
+    except PrefectUnavailable as error:
+        logger.warning("store-ID link %s: %s", link.link_row_id, error)
+        waiting = None
     answer = submitted.answer()
     problems = store_id_problems(answer, link.scope, link.account_sites)
     if problems:
         return pages.form(link, token, values=submitted.values, problems=problems, status=422)
     run_input = {field_name(site_id): value for site_id, value in answer.items()}
     try:
-        waiting = await _waiting_run(prefect, link)
+        if waiting is None:
+            raise PrefectUnavailable("Prefect could not be asked whether the run waits")
         result = await prefect.resume(link.flow_run_id, waiting, run_input)
     except PrefectUnavailable as error:
         logger.warning("store-ID link %s: not sent: %s", link.link_row_id, error)
