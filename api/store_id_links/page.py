@@ -38,6 +38,12 @@ PREFECT_DOWN = (
     "We could not pass your store IDs on just now: nothing was sent, and what you typed "
     "is below. Please press \u201cSend store IDs\u201d again in a minute."
 )
+# The answer went out, and whether it arrived could not be learned: sending it again is
+# safe (a run that took it already says so).
+PREFECT_UNSURE = (
+    "We could not confirm that your store IDs were passed on. What you typed is below: "
+    "please press \u201cSend store IDs\u201d again in a minute."
+)
 
 
 async def show(context: LedgerContext, prefect: PrefectApi, token: str) -> HTMLResponse:
@@ -74,7 +80,8 @@ async def submit(
         result = await prefect.resume(link.flow_run_id, waiting, run_input)
     except PrefectUnavailable as error:
         logger.warning("store-ID link %s: not sent: %s", link.link_row_id, error)
-        return pages.form(link, token, values=submitted.values, notice=PREFECT_DOWN)
+        notice = PREFECT_UNSURE if error.maybe_sent else PREFECT_DOWN
+        return pages.form(link, token, values=submitted.values, notice=notice)
     if result.outcome is Outcome.TAKEN:
         at = utcnow()
         await run_in_threadpool(_record_use, context, link.link_row_id, at)

@@ -198,9 +198,9 @@ def _explain(refusal: LinkClosed) -> tuple[int, str, list[str]]:
             409,
             "Store IDs already given",
             [
-                f"The store IDs for {merchant} were already given another way (for example "
-                "by our onboarding team, from your email), so the ones on this form were not "
-                "used.",
+                f"The store IDs for {merchant} had already reached us (for example from our "
+                "onboarding team, or from an earlier send of this form), so this form was "
+                "not used.",
                 "There is nothing more to do here. If something is wrong with them, we will "
                 "email you.",
             ],

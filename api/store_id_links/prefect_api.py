@@ -47,7 +47,12 @@ RETRY_PAUSE_SECONDS = 0.5
 
 
 class PrefectUnavailable(Exception):
-    """Prefect's server could not be reached, or answered with an error."""
+    """Prefect's server could not be reached, or answered with an error. ``maybe_sent``:
+    an answer went out and whether the run took it could not be learned."""
+
+    def __init__(self, message: str, *, maybe_sent: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_sent = maybe_sent
 
 
 @dataclass(frozen=True)
@@ -141,19 +146,30 @@ class PrefectApi:
                 return clear
             # No clear answer: look again. Our input may have been stored after all
             # (the answer got lost), or another answer's, or none and the run waits.
-            current = await self.read_run(flow_run_id)
-            if current is None:
-                return ResumeResult(Outcome.GONE)
-            if not current.waiting_for_input or current.response_key != waiting.response_key:
-                taken = waiting.response_key and await self.read_input(
-                    flow_run_id, waiting.response_key
-                )
-                if taken == run_input:
-                    return ResumeResult(Outcome.TAKEN)
-                return ResumeResult(Outcome.ANSWERED_ELSEWHERE)
+            try:
+                found = await self._whose_answer(flow_run_id, waiting, run_input)
+            except PrefectUnavailable as error:
+                raise PrefectUnavailable(str(error), maybe_sent=True) from None
+            if found is not None:
+                return found
             if attempt < RESUME_ATTEMPTS:
                 await asyncio.sleep(RETRY_PAUSE_SECONDS * attempt)
+        # The run still waits, as it did: nothing was taken.
         raise PrefectUnavailable(f"Prefect at {self.base_url} did not take the answer")
+
+    async def _whose_answer(
+        self, flow_run_id: str, waiting: RunState, run_input: dict[str, str]
+    ) -> ResumeResult | None:
+        """After an unclear answer: whose answer the run took, or None if it still waits."""
+        current = await self.read_run(flow_run_id)
+        if current is None:
+            return ResumeResult(Outcome.GONE)
+        if current.waiting_for_input and current.response_key == waiting.response_key:
+            return None
+        taken = waiting.response_key and await self.read_input(flow_run_id, waiting.response_key)
+        if taken == run_input:
+            return ResumeResult(Outcome.TAKEN)
+        return ResumeResult(Outcome.ANSWERED_ELSEWHERE)
 
 
 def _clear_answer(response: httpx.Response | None) -> ResumeResult | None:

@@ -222,7 +222,7 @@ def test_page_and_command_line_racing_one_answer_is_used_and_the_other_told(
     assert answered.exit_code == 0, answered.output
     told = _page(httpx.post(late_url, data=late_body), 409)
     assert told.heading == "Store IDs already given"
-    assert "the ones on this form were not used" in told.text
+    assert "so this form was not used" in told.text
 
     for run_id in runs.values():
         wait_for_state(run_id, "COMPLETED", timeout=180)
