@@ -17,7 +17,8 @@ What ``POST /flow_runs/{id}/resume`` answers (Prefect 3.7, server/api/flow_runs.
 It answers 500 for an unknown run (it reads ``flow_run.state`` of None), 409 when
 two answers raced and the second tried to store its input under the same key, and
 500 "database is locked" on SQLite when another writer came between its read and its
-write. After anything but a clear answer the page reads the run again to learn whose
+write, and REJECT "Run input schema not found." for a run caught between setting its
+PAUSED state and saving its form. After anything but a clear answer the page reads the run again to learn whose
 answer was taken (``resolve_after_unclear``).
 
     PrefectUnavailable   the server could not be reached or gave no usable answer
@@ -189,6 +190,10 @@ def _clear_answer(response: httpx.Response | None) -> ResumeResult | None:
         return ResumeResult(Outcome.ANSWERED_ELSEWHERE, reason)
     if status == "REJECT" and state_type == "FAILED":
         return ResumeResult(Outcome.TIMED_OUT, reason)
+    if status == "REJECT" and "schema not found" in reason:
+        # A run that has just suspended: Prefect sets PAUSED first and saves the form
+        # right after (suspend_flow_run). A moment later it takes the answer.
+        return None
     if status == "REJECT":
         return ResumeResult(Outcome.REFUSED, reason)
     return None  # WAIT, or an answer this code does not know: look again
