@@ -20,6 +20,8 @@ from api.credentials.endpoints import router as credentials_router
 from api.merchants.endpoints import router as merchants_router
 from api.onboardings.endpoints import router as onboardings_router
 from api.reversals.endpoints import router as reversals_router
+from api.store_id_links.endpoints import admin_router as store_id_links_admin_router
+from api.store_id_links.endpoints import page_router as store_id_page_router
 from api.till.gate import TillRequestGate
 from api.till.runtime import TillRuntime
 from api.till.validation import before_invalid_till_request
@@ -77,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(credentials_router)
     app.include_router(vouchers_admin_router)
     app.include_router(onboardings_router)
+    app.include_router(store_id_links_admin_router)
+    app.include_router(store_id_page_router)
 
     @app.get("/healthz", tags=["ops"], include_in_schema=False)
     def healthz() -> dict[str, str]:

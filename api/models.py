@@ -5,6 +5,7 @@ from api.credentials.models import IntegrationUser
 from api.idempotency.models import IdempotencyRecord
 from api.merchants.models import Account, Product, Site
 from api.onboardings.models import Onboarding
+from api.store_id_links.models import StoreIdLink
 from api.throttle.models import LookupFailure
 from api.vouchers.models import LedgerEntry, Voucher
 
@@ -18,5 +19,6 @@ __all__ = [
     "Onboarding",
     "Product",
     "Site",
+    "StoreIdLink",
     "Voucher",
 ]

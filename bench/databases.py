@@ -69,7 +69,14 @@ def _admin_sql(statement: str) -> None:
 
 def production_settings(database_url: str, admin_token: str) -> Settings:
     """The ledger's production settings: argon2-cffi's default costs, no shortcuts."""
-    return Settings(environment="production", database_url=database_url, admin_token=admin_token)
+    return Settings(
+        environment="production",
+        database_url=database_url,
+        admin_token=admin_token,
+        # Required in production; the benchmark opens no store-ID page.
+        store_id_link_key=admin_token,
+        prefect_api_url="http://127.0.0.1:9/api",
+    )
 
 
 def seed(settings: Settings, vouchers: int) -> Seeded:

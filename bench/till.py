@@ -75,6 +75,9 @@ def ledger_env(database_url: str, admin_token: str) -> dict[str, str]:
         "LEDGER_ENVIRONMENT": "production",
         "LEDGER_DATABASE_URL": database_url,
         "LEDGER_ADMIN_TOKEN": admin_token,
+        # Production requires them; the benchmark opens no store-ID page.
+        "LEDGER_STORE_ID_LINK_KEY": admin_token,
+        "LEDGER_PREFECT_API_URL": "http://127.0.0.1:9/api",
     }
 
 

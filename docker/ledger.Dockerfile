@@ -2,7 +2,9 @@
 # It carries the ledger and its contract only: no Prefect, no flows.
 #   docker build -f docker/ledger.Dockerfile -t ledger .
 #   docker run -e LEDGER_DATABASE_URL=postgresql+psycopg://... -e LEDGER_ADMIN_TOKEN=... \
-#     -e LEDGER_ENVIRONMENT=production -p 8000:8000 ledger
+#     -e LEDGER_STORE_ID_LINK_KEY=... -e LEDGER_PREFECT_API_URL=http://prefect:4200/api \
+#     -e LEDGER_PUBLIC_URL=https://ledger.example -e LEDGER_ENVIRONMENT=production \
+#     -p 8000:8000 ledger
 # (`ledger migrate` as a one-off: docker run ... ledger ledger migrate)
 FROM python:3.11-slim AS build
 COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /usr/local/bin/uv

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect.artifacts import create_markdown_artifact
 
 from contract.onboardings import OnboardingOut
+from flows.store_id_link import checklist_line
 
 STAGES = [
     ("sites_added", "Add the merchant's sites"),
@@ -34,11 +35,16 @@ def done_stages(onboarding: OnboardingOut) -> set[str]:
 
 
 def render(
-    merchant: str, onboarding: OnboardingOut, extra_done: frozenset[str] = frozenset()
+    merchant: str,
+    onboarding: OnboardingOut,
+    extra_done: frozenset[str] = frozenset(),
+    store_id_link: str | None = None,
 ) -> str:
     done = done_stages(onboarding) | set(extra_done)
     lines = [f"# Polaris onboarding: {merchant}", ""]
     lines += [f"- [{'x' if key in done else ' '}] {label}" for key, label in STAGES]
+    if store_id_link:
+        lines += ["", store_id_link]
     lines += ["", f"Status: **{onboarding.status.replace('_', ' ')}**"]
     if onboarding.failure_reason:
         lines += ["", f"Last failure: {onboarding.failure_reason}"]
@@ -48,8 +54,9 @@ def render(
 def publish(
     merchant: str, onboarding: OnboardingOut, extra_done: frozenset[str] = frozenset()
 ) -> None:
+    link = checklist_line(onboarding) if onboarding.email_sent_at else None
     create_markdown_artifact(
         key=f"onboarding-{onboarding.id}-checklist",
-        markdown=render(merchant, onboarding, extra_done),
+        markdown=render(merchant, onboarding, extra_done, link),
         description=f"Onboarding checklist for {merchant}",
     )

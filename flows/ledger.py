@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import httpx
 
 from contract.onboardings import IssuedOnboardingCredential, OnboardingOut
+from contract.store_id_links import IssuedStoreIdLink, StoreIdLinkOut
 from flows.settings import OnboardingSettings
 
 
@@ -144,6 +145,37 @@ class LedgerAdmin:
     def record(self, onboarding_id: int, stage: str, **details: Any) -> OnboardingOut:
         path = f"/admin/onboardings/{onboarding_id}/stages/{stage}"
         return OnboardingOut.model_validate(self._call("POST", path, json=details))
+
+    # Store-ID links (contract.store_id_links). The link's URL opens the store-ID page:
+    # it goes into the email to Polaris and nowhere else (no log, no task result).
+
+    def issue_store_id_link(
+        self, onboarding_id: int, flow_run_id: str, valid_for_seconds: int
+    ) -> IssuedStoreIdLink:
+        path = f"/admin/onboardings/{onboarding_id}/store-id-link"
+        body = {"flow_run_id": flow_run_id, "valid_for_seconds": valid_for_seconds}
+        return IssuedStoreIdLink.model_validate(self._call("POST", path, json=body))
+
+    def store_id_link(self, onboarding_id: int) -> IssuedStoreIdLink:
+        """The link of the onboarding's current flow run (made by that run, never here)."""
+        path = f"/admin/onboardings/{onboarding_id}/store-id-link"
+        return IssuedStoreIdLink.model_validate(self._call("GET", path))
+
+    def store_id_link_emailed(
+        self, onboarding_id: int, flow_run_id: str, message_id: str | None
+    ) -> StoreIdLinkOut:
+        path = f"/admin/onboardings/{onboarding_id}/store-id-link/emailed"
+        body = {"flow_run_id": flow_run_id, "message_id": message_id}
+        return StoreIdLinkOut.model_validate(self._call("POST", path, json=body))
+
+    def store_id_links(
+        self, onboarding_id: int | None = None, flow_run_id: str | None = None
+    ) -> list[StoreIdLinkOut]:
+        params = {"onboarding_id": onboarding_id, "flow_run_id": flow_run_id}
+        found = self._call(
+            "GET", "/admin/store-id-links", params={k: v for k, v in params.items() if v}
+        )
+        return [StoreIdLinkOut.model_validate(link) for link in found]
 
 
 def _refusal(response: httpx.Response) -> LedgerRefused:

@@ -27,6 +27,7 @@ from flows.ledger import LedgerAdmin, LedgerRefused, with_retries
 from flows.notifications import notify_failure
 from flows.parameters import AccountId, PolarisContact, ProductId, SitesToAdd
 from flows.settings import get_settings
+from flows.store_id_link_stage import ensure_link_emailed
 from flows.store_ids import answer_by_site, form_description, store_id_form
 from flows.verification import VerificationFailed
 
@@ -90,6 +91,7 @@ def _run_stages(
         checklist.publish(merchant, onboarding)
 
     if onboarding.store_ids_saved_at is None:
+        ensure_link_emailed(onboarding, merchant, scope)  # a restarted run emails its own
         store_ids = _await_store_ids(onboarding, merchant, scope)
         stages.save_store_ids(onboarding, merchant, store_ids)
         onboarding = _reload(onboarding)

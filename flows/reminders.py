@@ -13,6 +13,7 @@ from flows.ledger import LedgerAdmin
 from flows.messaging.email import build_polaris_reminder, send_email
 from flows.settings import get_settings
 from flows.stages import sheet_sites
+from flows.store_id_link import link_for_reminder
 
 
 @task(
@@ -25,6 +26,8 @@ from flows.stages import sheet_sites
 )
 def remind(onboarding: OnboardingOut, merchant: str, sites: list[dict[str, Any]], days: int) -> str:
     settings = get_settings()
+    with LedgerAdmin(settings) as ledger:
+        link = link_for_reminder(ledger, onboarding)  # the same link as the first email's
     message = build_polaris_reminder(
         to=onboarding.polaris_email,
         contact_name=onboarding.polaris_name,
@@ -33,6 +36,7 @@ def remind(onboarding: OnboardingOut, merchant: str, sites: list[dict[str, Any]]
         days_waiting=days,
         original_message_id=onboarding.email_message_id,
         settings=settings,
+        store_id_link=link,
     )
     message_id = send_email(message, settings)
     with LedgerAdmin(settings) as ledger:

@@ -34,6 +34,7 @@ from flows.messaging.errors import DeliveryError
 from flows.messaging.sms import polaris_password_text, send_text
 from flows.secret import InMemorySecret
 from flows.settings import get_settings
+from flows.store_id_link import link_for_email
 from flows.store_ids import problems_with
 from flows.verification import CallResult, VerificationFailed, verify_store
 
@@ -199,6 +200,8 @@ def build_encrypted_file(
 def email_polaris(
     onboarding: OnboardingOut, merchant: str, sites: list[dict[str, Any]], file: EncryptedFile
 ) -> str:
+    with _ledger() as ledger:
+        link = link_for_email(ledger, onboarding)  # the page where Polaris enters store IDs
     message = build_polaris_email(
         to=onboarding.polaris_email,
         contact_name=onboarding.polaris_name,
@@ -208,12 +211,14 @@ def email_polaris(
         attachment=file.data,
         mobile=onboarding.polaris_mobile,
         settings=get_settings(),
+        store_id_link=link,
     )
     message_id = send_email(message, get_settings())
     with _ledger() as ledger:
         ledger.record(
             onboarding.id, "email_sent", api_user_id=file.api_user_id, message_id=message_id
         )
+        ledger.store_id_link_emailed(onboarding.id, link.flow_run_id, message_id)
     get_run_logger().info(
         "Emailed the encrypted file to %s (%s).", onboarding.polaris_email, message_id
     )

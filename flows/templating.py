@@ -7,6 +7,7 @@ inbox.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,12 @@ def _plural(count: int, singular: str, plural: str | None = None) -> str:
     return f"{count} {word}"
 
 
+def _day(moment: datetime) -> str:
+    """``{{ expires_at | day }}`` → "3 January 2027" (the UTC date)."""
+    utc = moment.astimezone(UTC)
+    return f"{utc.day} {utc:%B %Y}"
+
+
 environment = Environment(
     loader=FileSystemLoader(TEMPLATES_DIR),
     # Only the HTML parts are escaped; plain text and SMS bodies must stay verbatim.
@@ -31,6 +38,7 @@ environment = Environment(
     keep_trailing_newline=True,
 )
 environment.filters["plural"] = _plural
+environment.filters["day"] = _day
 
 
 def render(name: str, **context: Any) -> str:

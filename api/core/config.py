@@ -17,10 +17,13 @@ from contract.development import (
     VAR_DIR,
     Environment,
     development_admin_token,
+    development_store_id_link_key,
     refuse_short_admin_token,
 )
 
 DEFAULT_DATABASE_URL = f"sqlite:///{VAR_DIR / 'ledger.sqlite3'}"
+# Where scripts/up runs Prefect's server.
+DEVELOPMENT_PREFECT_API_URL = "http://127.0.0.1:4200/api"
 
 
 class Settings(BaseSettings):
@@ -40,8 +43,32 @@ class Settings(BaseSettings):
     )
     public_url: str = Field(
         default="http://127.0.0.1:8000",
-        description="Base URL under which tills reach this ledger (put in the Polaris file).",
+        description="Base URL under which tills and Polaris reach this ledger (the store-ID "
+        "links in the emails to Polaris start with it).",
     )
+    # The store-ID page (api/store_id_links): its signing key, the Prefect server whose
+    # waiting flow runs it resumes, and what one link may cost.
+    store_id_link_key: SecretStr | None = Field(
+        default=None,
+        description="Key that signs the store-ID links. Required (32+ chars) in production; "
+        "in development, generated once into var/store-id-link-key.",
+    )
+    prefect_api_url: str | None = Field(
+        default=None,
+        description="Prefect's API, e.g. http://prefect.internal:4200/api. Required in "
+        "production; in development, http://127.0.0.1:4200/api (where scripts/up runs it).",
+    )
+    prefect_api_auth_string: SecretStr | None = Field(
+        default=None, description="As PREFECT_API_AUTH_STRING: 'user:password' for basic auth."
+    )
+    prefect_api_key: SecretStr | None = Field(
+        default=None, description="As PREFECT_API_KEY (Prefect Cloud): sent as a bearer token."
+    )
+    prefect_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    store_id_page_max_requests: int = Field(
+        default=30, ge=1, description="Requests one store-ID link may make per window."
+    )
+    store_id_page_window_seconds: int = Field(default=60, ge=1)
     throttle_max_failures: int = Field(default=20, ge=1)
     throttle_window_seconds: int = Field(default=60, ge=1)
     # argon2 costs. The defaults are argon2-cffi's; tests lower them to stay fast.
@@ -78,6 +105,17 @@ class Settings(BaseSettings):
             token_variable="LEDGER_ADMIN_TOKEN",
             environment_variable="LEDGER_ENVIRONMENT",
         )
+        refuse_short_admin_token(
+            self.store_id_link_key,
+            self.environment,
+            token_variable="LEDGER_STORE_ID_LINK_KEY",
+            environment_variable="LEDGER_ENVIRONMENT",
+        )
+        if self.environment != "development" and not self.prefect_api_url:
+            raise ValueError(
+                "LEDGER_PREFECT_API_URL must be set (the Prefect API the store-ID page resumes "
+                f"onboardings through) when LEDGER_ENVIRONMENT={self.environment}"
+            )
         return self
 
     def resolved_admin_token(self) -> str:
@@ -85,6 +123,16 @@ class Settings(BaseSettings):
         if self.admin_token is not None:
             return self.admin_token.get_secret_value()
         return development_admin_token()
+
+    def resolved_store_id_link_key(self) -> str:
+        """The store-ID link key in force; in development, created once under var/."""
+        if self.store_id_link_key is not None:
+            return self.store_id_link_key.get_secret_value()
+        return development_store_id_link_key()
+
+    @property
+    def resolved_prefect_api_url(self) -> str:
+        return (self.prefect_api_url or DEVELOPMENT_PREFECT_API_URL).rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

@@ -9,6 +9,10 @@ character it stands for, and treats any run of (Unicode) digits in which each di
 follows the one before within ``_MAX_GAP`` other characters as one number: a number
 of twelve or more digits is rewritten to its last four digits. It is installed on the
 loggers that write such lines and on every handler of the root logger.
+
+Store-ID links (api/store_id_links) carry their token in the path, and the token opens
+the page: the mask keeps only its last four characters, as it does a card number's
+last four digits.
 """
 
 from __future__ import annotations
@@ -42,6 +46,21 @@ def _may_hold_a_card_number(text: str) -> bool:
     percent-encoded character counted as a digit it might stand for): most log text,
     uvicorn's access-log template ``%s - "%s %s HTTP/%s" %d`` among it."""
     return len(_DIGIT.findall(text)) + text.count("%") >= _MIN_DIGITS
+
+
+_LINK_TOKEN = re.compile(r"(/polaris/store-ids/)([^/?#\s\"']+)", re.IGNORECASE)
+
+
+def mask_link_tokens(text: str) -> str:
+    """``text`` with the token of any store-ID link cut to its last four characters."""
+    if "store-ids/" not in text.lower():
+        return text
+    return _LINK_TOKEN.sub(lambda m: f"{m.group(1)}…{m.group(2)[-4:]}", text)
+
+
+def mask_secrets(text: str) -> str:
+    """Card numbers and store-ID link tokens masked."""
+    return mask_digits(mask_link_tokens(text))
 
 
 def mask_digits(text: str) -> str:
@@ -105,7 +124,10 @@ def _is_address(value: str) -> bool:
 
 
 def _mask_argument(value: object) -> object:
-    if not isinstance(value, str) or not _may_hold_a_card_number(value) or _is_address(value):
+    if not isinstance(value, str):
+        return value
+    value = mask_link_tokens(value)
+    if not _may_hold_a_card_number(value) or _is_address(value):
         return value
     return mask_digits(value)
 
@@ -118,15 +140,15 @@ class MaskCardNumbers(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str):
-            record.msg = mask_digits(record.msg)
+            record.msg = mask_secrets(record.msg)
         if isinstance(record.args, tuple):
             record.args = tuple(_mask_argument(a) for a in record.args)
         elif isinstance(record.args, dict):
             record.args = {k: _mask_argument(v) for k, v in record.args.items()}
         if record.exc_info and not record.exc_text:
-            record.exc_text = mask_digits(self._formatter.formatException(record.exc_info))
+            record.exc_text = mask_secrets(self._formatter.formatException(record.exc_info))
         elif record.exc_text:
-            record.exc_text = mask_digits(record.exc_text)
+            record.exc_text = mask_secrets(record.exc_text)
         return True
 
 

@@ -12,6 +12,7 @@ the ledger is ONBOARDING_LEDGER_URL's, as for the flows.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from flows.cli.prefect_api import (
 from flows.cli.runs import RunView, read_view
 from flows.cli.starting import StartRequest, start_onboarding
 from flows.cli.store_id_entry import submit_store_ids
+from flows.cli.store_id_link import read_link
 from flows.ledger import LedgerError
 
 app = typer.Typer(
@@ -110,6 +112,7 @@ def status(
         return
     with _answering(as_json), prefect_client() as client:
         view = read_view(client, find_run(client, run), with_stages=True)
+    view = dataclasses.replace(view, store_id_link=read_link(view.id))
     if as_json:
         render.emit_json(view)
     else:

@@ -62,6 +62,8 @@ def run_detail(view: RunView) -> None:
     if view.polaris:
         typer.echo(f"  Polaris:    {view.polaris.get('name')} <{view.polaris.get('email')}>")
     typer.echo(f"  Now:        {view.situation.text}")
+    if view.store_id_link is not None:
+        typer.echo(f"  Store-ID link: {view.store_id_link.text}")
     if view.form is not None:
         typer.echo("  For sites:  " + ", ".join(f"{s.name} ({s.site_id})" for s in view.form.sites))
         if view.form.problems:

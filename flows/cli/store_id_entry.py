@@ -10,8 +10,8 @@ from uuid import UUID
 
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.objects import FlowRun
-from prefect.exceptions import FlowPauseTimeout, NotPausedError
-from prefect.flow_runs import resume_flow_run
+from prefect.client.schemas.responses import SetStateStatus
+from prefect.exceptions import PrefectHTTPStatusError
 from prefect.utilities.urls import url_for
 from pydantic import ValidationError
 
@@ -60,7 +60,7 @@ def submit_store_ids(client: SyncPrefectClient, ref: str, entries: list[str]) ->
         problems += _form_problems(answer, scope)
     if problems:
         raise CliError(NOTHING_SENT.format(run=short_id(run.id)), problems)
-    _resume(run, {field_name(site_id): value for site_id, value in answer.items()})
+    _resume(client, run, {field_name(site_id): value for site_id, value in answer.items()})
     names = {site["id"]: site["name"] for site in scope}
     return Submitted(
         id=run.id,
@@ -127,16 +127,30 @@ def _form_problems(answer: dict[int, str], scope: list[dict[str, Any]]) -> list[
     return []
 
 
-def _resume(run: FlowRun, run_input: dict[str, str]) -> None:
+def _resume(client: SyncPrefectClient, run: FlowRun, run_input: dict[str, str]) -> None:
+    """The resume call the Prefect UI's form makes. Not ``prefect.flow_runs.
+    resume_flow_run``: that passes an ABORT answer ("not paused": another answer
+    reached the run between our look and our call) over in silence, as if ours had
+    been used."""
+    answered_first = CliError(
+        f"Run {short_id(run.id)} stopped waiting before the store IDs were sent (were they "
+        "entered in the Prefect UI, or by Polaris through the store-ID link?); nothing was "
+        "submitted."
+    )
     with prefect_errors():
         try:
-            resume_flow_run(run.id, run_input=run_input)
-        except NotPausedError:
-            raise CliError(
-                f"Run {short_id(run.id)} stopped waiting before the store IDs were sent "
-                "(were they entered in the Prefect UI?); nothing was submitted."
-            ) from None
-        except FlowPauseTimeout:
-            raise CliError(f"Run {short_id(run.id)} waited too long and has failed.") from None
-        except RuntimeError as refused:
-            raise CliError(f"The Prefect server refused the store IDs: {refused}") from None
+            result = client.resume_flow_run(run.id, run_input=run_input)
+        except PrefectHTTPStatusError as error:
+            # 409: another answer raced this one to the run and was stored first (the
+            # server rolled this one back).
+            if error.response.status_code == 409:
+                raise answered_first from None
+            raise
+    if result.status == SetStateStatus.ACCEPT:
+        return
+    if result.status == SetStateStatus.ABORT:
+        raise answered_first
+    if result.status == SetStateStatus.REJECT and result.state and result.state.is_failed():
+        raise CliError(f"Run {short_id(run.id)} waited too long and has failed.")
+    reason = getattr(result.details, "reason", None) or result.status.value
+    raise CliError(f"The Prefect server refused the store IDs: {reason}")

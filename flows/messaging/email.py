@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 
+from contract.store_id_links import IssuedStoreIdLink
 from flows.credentials_file import SheetSite
 from flows.messaging.errors import EmailDeliveryError
 from flows.messaging.outbox import Outbox
@@ -84,8 +85,10 @@ def build_polaris_email(
     mobile: str | None = None,
     settings: OnboardingSettings | None = None,
     message_id: str | None = None,
+    store_id_link: IssuedStoreIdLink | None = None,
 ) -> EmailMessage:
-    """The email to Polaris's account manager: the encrypted file, and the store IDs asked for.
+    """The email to Polaris's account manager: the encrypted file, and the store IDs asked for
+    (through the store-ID link, when there is one, or by reply).
 
     It carries no credential and no password; the file password goes by text message.
     """
@@ -95,6 +98,7 @@ def build_polaris_email(
         "sites": sites,
         "attachment_filename": attachment_filename,
         "mobile_hint": _mobile_hint(mobile),
+        "store_id_link": store_id_link,
     }
     return build_email(
         to,
@@ -117,13 +121,16 @@ def build_polaris_reminder(
     original_message_id: str | None = None,
     settings: OnboardingSettings | None = None,
     message_id: str | None = None,
+    store_id_link: IssuedStoreIdLink | None = None,
 ) -> EmailMessage:
-    """A reminder that store IDs are still awaited for ``sites``."""
+    """A reminder that store IDs are still awaited for ``sites`` (with the same
+    store-ID link as the first email, when it has one)."""
     context = {
         "contact_name": contact_name,
         "merchant_name": merchant_name,
         "sites": sites,
         "days_waiting": days_waiting,
+        "store_id_link": store_id_link,
     }
     return build_email(
         to,
@@ -132,6 +139,33 @@ def build_polaris_reminder(
         render("polaris_reminder.html.j2", **context),
         settings=settings,
         message_id=message_id,
+        in_reply_to=original_message_id,
+    )
+
+
+def build_store_id_link_email(
+    *,
+    to: str,
+    contact_name: str,
+    merchant_name: str,
+    sites: Sequence[SheetSite],
+    store_id_link: IssuedStoreIdLink,
+    original_message_id: str | None = None,
+    settings: OnboardingSettings | None = None,
+) -> EmailMessage:
+    """A restarted onboarding's new store-ID link (the earlier email's no longer works)."""
+    context = {
+        "contact_name": contact_name,
+        "merchant_name": merchant_name,
+        "sites": sites,
+        "store_id_link": store_id_link,
+    }
+    return build_email(
+        to,
+        f"New link for the Polaris store IDs of {merchant_name}",
+        render("polaris_store_id_link.txt.j2", **context),
+        render("polaris_store_id_link.html.j2", **context),
+        settings=settings,
         in_reply_to=original_message_id,
     )
 

@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import BrowserContext, expect, sync_playwright
 
@@ -42,15 +43,18 @@ def chromium_missing() -> str | None:
 
 
 @contextmanager
-def headless_chromium(profile_dir: Path, timeout_ms: float = 30_000) -> Iterator[BrowserContext]:
-    """A fresh Chromium profile in ``profile_dir``, closed afterwards."""
+def headless_chromium(
+    profile_dir: Path, timeout_ms: float = 30_000, **options: Any
+) -> Iterator[BrowserContext]:
+    """A fresh Chromium profile in ``profile_dir``, closed afterwards. ``options`` go
+    to Playwright's context (e.g. ``java_script_enabled=False``, a phone's viewport)."""
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             user_data_dir=profile_dir,
             executable_path=CHROMIUM,
             args=CHROMIUM_FLAGS,
             headless=True,
-            viewport={"width": 1280, "height": 900},
+            **{"viewport": {"width": 1280, "height": 900}, **options},
         )
         # The Prefect UI is a single-page app on a busy 2-core machine: be patient.
         context.set_default_timeout(timeout_ms)

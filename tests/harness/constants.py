@@ -16,3 +16,9 @@ BACKENDS = [
 ]
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123456789"
+
+# The key the test ledgers sign store-ID links with.
+STORE_ID_LINK_KEY = "test-store-id-link-key-0123456789abcdef0123"
+# Nothing listens here (the discard port, closed on loopback): a ledger whose Prefect is
+# down. Tests that need Prefect give the ledger the real one's URL.
+NO_PREFECT_API_URL = "http://127.0.0.1:9/api"

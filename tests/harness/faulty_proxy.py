@@ -42,6 +42,7 @@ class _Fault:
     remaining: int
     status: int = 503
     rewrite: Rewrite | None = None
+    forward: bool = False  # pass the request on, then answer ``status`` all the same
 
     def matches(self, method: str, path: str) -> bool:
         return self.remaining > 0 and method == self.method and bool(self.path.search(path))
@@ -76,6 +77,14 @@ class FaultyProxy:
         status with ``rewrite(its JSON body)`` in place of its body."""
         with self._lock:
             self._faults.append(_Fault(method.upper(), re.compile(path), times, rewrite=rewrite))
+
+    def lose_answer_next(self, method: str, path: str, *, status: int = 500) -> None:
+        """Forward the next matching request (the service acts on it), then answer
+        ``status`` in place of the service's answer: an answer lost on the way back."""
+        with self._lock:
+            self._faults.append(
+                _Fault(method.upper(), re.compile(path), 1, status=status, forward=True)
+            )
 
     def clear_faults(self) -> None:
         """Forget the faults not yet met (so a test's leave none to the next)."""
@@ -131,16 +140,8 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         fault = owner._take_fault(method, path)
-        if fault is not None and fault.rewrite is None:
-            problem = {
-                "type": "about:blank",
-                "title": "Injected fault",
-                "status": fault.status,
-                "detail": f"the proxy answered {fault.status} in place of the service",
-                "code": "injected_fault",
-            }
-            owner._note(method, path, fault.status, True)
-            self._answer(fault.status, {"content-type": "application/json"}, json.dumps(problem))
+        if fault is not None and fault.rewrite is None and not fault.forward:
+            self._answer_fault(fault, method, path)
             return
         assert owner._client is not None
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS}
@@ -150,12 +151,26 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             owner._note(method, path, 502, False)
             self._answer(502, {"content-type": "text/plain"}, f"upstream: {error}")
             return
+        if fault is not None and fault.forward:
+            self._answer_fault(fault, method, path)
+            return
         content: str | bytes = response.content
         if fault is not None and fault.rewrite is not None:
             content = json.dumps(fault.rewrite(response.json()))
         owner._note(method, path, response.status_code, fault is not None)
         kept = {k: v for k, v in response.headers.items() if k.lower() not in _HOP_HEADERS}
         self._answer(response.status_code, kept, content)
+
+    def _answer_fault(self, fault: _Fault, method: str, path: str) -> None:
+        problem = {
+            "type": "about:blank",
+            "title": "Injected fault",
+            "status": fault.status,
+            "detail": f"the proxy answered {fault.status} in place of the service",
+            "code": "injected_fault",
+        }
+        self.owner._note(method, path, fault.status, True)
+        self._answer(fault.status, {"content-type": "application/json"}, json.dumps(problem))
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 

@@ -14,13 +14,15 @@ from fastapi import FastAPI
 
 from api.core.config import Settings
 from api.main import create_app
-from harness.constants import ADMIN_TOKEN
+from harness.constants import ADMIN_TOKEN, NO_PREFECT_API_URL, STORE_ID_LINK_KEY
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "database_url": database_url,
         "admin_token": ADMIN_TOKEN,
+        "store_id_link_key": STORE_ID_LINK_KEY,
+        "prefect_api_url": NO_PREFECT_API_URL,
         # Cheap argon2 keeps the suite fast; production uses argon2-cffi's defaults.
         "argon2_time_cost": 1,
         "argon2_memory_cost_kib": 1024,

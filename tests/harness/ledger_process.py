@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from harness.constants import ADMIN_TOKEN, PROJECT_ROOT
+from harness.constants import ADMIN_TOKEN, NO_PREFECT_API_URL, PROJECT_ROOT, STORE_ID_LINK_KEY
 from harness.processes import free_port, stop_process_group, wait_for_health
 
 PYTHON_ENV = "HARNESS_LEDGER_PYTHON"
@@ -41,6 +41,8 @@ class LedgerService:
     database_url: str
     folder: Path
     admin_token: str = ADMIN_TOKEN
+    # The Prefect server whose waiting runs the store-ID page resumes.
+    prefect_api_url: str = NO_PREFECT_API_URL
     url: str = ""
     log_path: Path = field(init=False)
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
@@ -55,6 +57,10 @@ class LedgerService:
             **clean,
             "LEDGER_DATABASE_URL": self.database_url,
             "LEDGER_ADMIN_TOKEN": self.admin_token,
+            "LEDGER_STORE_ID_LINK_KEY": STORE_ID_LINK_KEY,
+            "LEDGER_PREFECT_API_URL": self.prefect_api_url,
+            # Store-ID links name where the ledger runs (known once it serves).
+            **({"LEDGER_PUBLIC_URL": self.url} if self.url else {}),
             # Cheap argon2 keeps the suite fast; production uses argon2-cffi's defaults.
             "LEDGER_ARGON2_TIME_COST": "1",
             "LEDGER_ARGON2_MEMORY_COST_KIB": "1024",
@@ -76,6 +82,7 @@ class LedgerService:
         """Serve on a free port (another, if that one is taken meanwhile)."""
         for _ in range(PORT_ATTEMPTS):
             port = free_port()
+            self.url = f"http://127.0.0.1:{port}"
             with self.log_path.open("ab") as log:
                 process = subprocess.Popen(
                     [ledger_python(), "-m", "api.cli", "serve", "--port", str(port)],
@@ -85,15 +92,15 @@ class LedgerService:
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
                 )
-            url = f"http://127.0.0.1:{port}"
             try:
-                wait_for_health(f"{url}/healthz", process, self.log_path, timeout)
+                wait_for_health(f"{self.url}/healthz", process, self.log_path, timeout)
             except RuntimeError:
                 stop_process_group(process, timeout=10)
+                self.url = ""
                 if "already in use" in self.log_text():
                     continue
                 raise
-            self._process, self.url = process, url
+            self._process = process
             return self
         raise RuntimeError(f"no free port for the ledger:\n{self.log_text()}")
 
@@ -120,9 +127,11 @@ class LedgerService:
 
 
 @contextmanager
-def running_ledger(database_url: str, folder: Path) -> Iterator[LedgerService]:
+def running_ledger(
+    database_url: str, folder: Path, prefect_api_url: str = NO_PREFECT_API_URL
+) -> Iterator[LedgerService]:
     """A migrated ledger served in a child process, stopped afterwards."""
-    service = LedgerService(database_url, folder)
+    service = LedgerService(database_url, folder, prefect_api_url=prefect_api_url)
     service.migrate()
     service.start()
     try:

@@ -191,14 +191,22 @@ def submit_store_ids(run_id: UUID, store_ids: dict[int, str]) -> None:
     resume_flow_run(run_id, run_input={f"site_{site}": value for site, value in store_ids.items()})
 
 
-def form_description(run_id: UUID) -> str:
-    """The description shown above the store-ID form of a waiting run."""
+def form_description(run_id: UUID, timeout: float = 30) -> str:
+    """The description shown above the store-ID form of a waiting run. Prefect puts a
+    run in its PAUSED state first and saves the form's inputs right after
+    (``suspend_flow_run``), so a run just seen PAUSED may not have them yet."""
     from prefect.input.run_input import keyset_from_paused_state, read_flow_run_input
 
-    run = read_run(run_id)
-    assert run.state is not None
-    keyset = keyset_from_paused_state(run.state)
-    return str(read_flow_run_input(keyset["description"], flow_run_id=run_id))
+    deadline = time.monotonic() + timeout
+    while True:
+        run = read_run(run_id)
+        assert run.state is not None
+        keyset = keyset_from_paused_state(run.state)
+        description = read_flow_run_input(keyset["description"], flow_run_id=run_id)
+        if description is not None:
+            return str(description)
+        assert time.monotonic() < deadline, f"run {run_id}'s form has no description"
+        time.sleep(0.2)
 
 
 def artifact_data(key: str) -> Any:

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from typer.testing import Result
 
+from harness.faulty_proxy import FaultyProxy
 from harness.ledger_process import LedgerService, running_ledger
 from harness.prefect_env import FlowRunner, PrefectServer, harness_server, serve_flows
 from harness.smtp import SmtpServer, start_smtp_server
@@ -51,10 +52,22 @@ def prefect_server() -> Iterator[PrefectServer]:
 
 
 @pytest.fixture(scope="session")
-def ledger_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LedgerService]:
-    """The ledger on SQLite, in a child process, shared by the session's flow tests."""
+def prefect_proxy(prefect_server: PrefectServer) -> Iterator[FaultyProxy]:
+    """The session's Prefect API as the shared ledger reaches it: through a loopback
+    proxy that passes everything on, unless a test arms a fault (for its own run)."""
+    with FaultyProxy(prefect_server.api_url) as proxy:
+        yield proxy
+
+
+@pytest.fixture(scope="session")
+def ledger_service(
+    tmp_path_factory: pytest.TempPathFactory, prefect_proxy: FaultyProxy
+) -> Iterator[LedgerService]:
+    """The ledger on SQLite, in a child process, shared by the session's flow tests
+    (its store-ID page resumes runs on the session's Prefect server, via the proxy)."""
     folder = tmp_path_factory.mktemp("ledger")
-    with running_ledger(f"sqlite:///{folder / 'ledger.sqlite3'}", folder) as service:
+    database = f"sqlite:///{folder / 'ledger.sqlite3'}"
+    with running_ledger(database, folder, prefect_proxy.url) as service:
         yield service
 
 
@@ -65,11 +78,17 @@ def ledger_admin(ledger_service: LedgerService) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def fresh_ledger(tmp_path: Path) -> Iterator[LedgerService]:
-    """A ledger of this test's own (for a test that reads every record in it)."""
+def fresh_ledger(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[LedgerService]:
+    """A ledger of this test's own (for a test that reads every record in it). Its
+    store-ID page resumes runs on the test's Prefect server: the UI server if the test
+    has one, else the session's."""
+    names = request.fixturenames
+    server_fixture = "prefect_ui" if "prefect_ui" in names else "prefect_server"
+    server: PrefectServer = request.getfixturevalue(server_fixture)
     folder = tmp_path / "fresh-ledger"
     folder.mkdir()
-    with running_ledger(f"sqlite:///{folder / 'ledger.sqlite3'}", folder) as service:
+    database = f"sqlite:///{folder / 'ledger.sqlite3'}"
+    with running_ledger(database, folder, server.api_url) as service:
         yield service
 
 

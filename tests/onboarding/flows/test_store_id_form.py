@@ -65,3 +65,27 @@ def test_form_description_lists_the_reasons_of_the_last_answer() -> None:
     text = form_description("Crown Inns", ["The Crown: a store ID is required."])
     assert "Crown Inns" in text and "- The Crown: a store ID is required." in text
     assert "not used" not in form_description("Crown Inns", [])
+
+
+def test_each_problem_names_the_sites_it_is_about() -> None:
+    # The ledger's store-ID page shows each reason beside these fields.
+    from contract.store_ids import store_id_problems
+
+    problems = store_id_problems({1: "PLR-1", 2: "PLR-1"}, SCOPE, ACCOUNT)
+    assert [(p.site_ids, p.message) for p in problems] == [
+        ((1, 2), "Store ID 'PLR-1' is given to more than one site: The Crown, The Anchor.")
+    ]
+    (used,) = store_id_problems({1: "PLR-9", 2: ""}, SCOPE, ACCOUNT)[1:]
+    assert used.site_ids == (1,)
+
+
+def test_a_store_id_the_ledger_would_refuse_is_asked_again() -> None:
+    # The admin API saves up to 64 printable ASCII characters: anything else would pass
+    # the form and then fail "save store IDs".
+    assert problems_with({1: "P" * 65, 2: "PLR-Ä"}, SCOPE, ACCOUNT) == [
+        "The Crown: a store ID is at most 64 characters of letters, digits, spaces and "
+        "punctuation (no accents or symbols).",
+        "The Anchor: a store ID is at most 64 characters of letters, digits, spaces and "
+        "punctuation (no accents or symbols).",
+    ]
+    assert problems_with({1: "P" * 64, 2: "PLR 2/b"}, SCOPE, ACCOUNT) == []

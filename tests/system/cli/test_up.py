@@ -6,6 +6,8 @@ said in one plain message."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import os
 import signal
@@ -17,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +27,10 @@ import httpx
 import pytest
 
 from harness.constants import PROJECT_ROOT
+from harness.html_page import read_page
 from harness.ledger_process import ledger_python
 from harness.processes import free_port
+from tests.system.flows.polaris_side import store_id_link_from
 
 ONBOARDING = Path(sys.executable).with_name("onboarding")
 SETTING_PREFIXES = ("PREFECT_", "LEDGER_", "ONBOARDING_", "UP_")
@@ -72,6 +77,13 @@ class Up:
                 f"of Ctrl-C. Still running:\n{left}\nIts output:\n{self.output()}"
             )
 
+    def wait_for_run(self, run_id: str, state: str, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while (now := self.onboarding("status", run_id)["state_type"]) != state:
+            assert now not in {"FAILED", "CRASHED", "CANCELLED"}, self.onboarding("status", run_id)
+            assert time.monotonic() < deadline, f"run {run_id} is {now}, not {state}"
+            time.sleep(1)
+
     def onboarding(self, *args: str) -> Any:
         """The `onboarding` command, set up as `scripts/up` says to."""
         token = (self.var / "admin-token").read_text().strip()
@@ -86,6 +98,13 @@ class Up:
         )
         assert done.returncode == 0, done.stderr.decode()
         return json.loads(done.stdout)
+
+
+def _only_email(outbox: Path) -> EmailMessage:
+    (eml,) = sorted(outbox.glob("*.eml"))
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
 
 
 def _without_settings(env: os._Environ[str] | dict[str, str]) -> dict[str, str]:
@@ -219,6 +238,19 @@ def test_up_brings_everything_up_and_a_second_run_carries_on(tmp_path: Path) -> 
             "--site",
             "The Lamb|9 Lamb Lane, Leeds|lamb-1",
         )
+        # Polaris enters the store ID through the link in the email in the outbox: the
+        # link points at the ledger on its moved port, and the run completes.
+        up.wait_for_run(started["id"], "PAUSED")
+        link = store_id_link_from(_only_email(var / "outbox"))
+        assert link.startswith(f"{up.ledger_url}/polaris/store-ids/"), link
+        form = read_page(httpx.get(link, timeout=30).text)
+        (field,) = form.fields()
+        assert field.label == "The Lamb"
+        sent = httpx.post(
+            link, data={"link": form.hidden("link"), field.name: "PLR-100"}, timeout=60
+        )
+        assert sent.status_code == 200, read_page(sent.text).text
+        up.wait_for_run(started["id"], "COMPLETED")
         _assert_stops_everything(up)
 
     with scripts_up(var) as again:

@@ -66,3 +66,20 @@ def open_file(zip_bytes: bytes, password: str) -> PolarisFile:
         )
         row += 1
     return PolarisFile(fields=fields, sites=sites, raw_zip=zip_bytes)
+
+
+STORE_ID_LINK = re.compile(r"https?://[^\s\"'<>]+/polaris/store-ids/[A-Za-z0-9_\-.]+")
+
+
+def store_id_link_from(message: EmailMessage) -> str:
+    """The store-ID link, as Polaris finds it in the email: the same in its text part
+    and its HTML part."""
+    found = set()
+    for preference in ("plain", "html"):
+        part = message.get_body(preferencelist=(preference,))
+        assert part is not None, f"the email has no {preference} part"
+        links = set(STORE_ID_LINK.findall(part.get_content()))
+        assert len(links) == 1, f"{preference} part: {links}"
+        found |= links
+    assert len(found) == 1, f"the text and HTML parts link to different pages: {found}"
+    return found.pop()

@@ -169,6 +169,10 @@ def test_killed_between_stages_then_started_again(
     for stale in polaris_emails[:-1]:
         with pytest.raises(WrongFilePasswordError):
             open_file(zip_attachment(stale)[1], file_password)
+    # A run started again after the file and text went out waits under a new flow run,
+    # so it emails Polaris its own store-ID link (the first email's no longer works).
+    link_emails = [m for m in shared_smtp.messages_to(polaris["email"]) if _is_link_email(m)]
+    assert len(link_emails) == (1 if failpoint == "after:text_password" else 0)
 
     if failpoint != "after:save_store_ids":
         _answer_store_ids(second, shared_twilio, shared_smtp, polaris)
@@ -180,9 +184,16 @@ def test_killed_between_stages_then_started_again(
 
 
 def _polaris_emails(smtp: SmtpServer, polaris: dict[str, str]) -> list[EmailMessage]:
+    """The emails with the file (not failure notices, nor a restarted run's new link)."""
     return [
-        m for m in smtp.messages_to(polaris["email"]) if "failed" not in str(m["Subject"]).lower()
+        m
+        for m in smtp.messages_to(polaris["email"])
+        if "failed" not in str(m["Subject"]).lower() and not _is_link_email(m)
     ]
+
+
+def _is_link_email(message: EmailMessage) -> bool:
+    return str(message["Subject"]).startswith("New link for the Polaris store IDs")
 
 
 def _answer_store_ids(

@@ -4,6 +4,7 @@ test has a ledger of its own."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -14,6 +15,7 @@ from flows.reminders import store_id_reminders
 from harness.ledger_process import LedgerService
 from harness.prefect_env import PrefectServer
 from harness.smtp import SmtpServer
+from tests.system.flows.polaris_side import store_id_link_from
 
 
 @pytest.fixture
@@ -43,13 +45,22 @@ def _waiting_onboarding(admin: httpx.Client, polaris: dict[str, str]) -> dict[st
         },
     ).json()
     base = f"/admin/onboardings/{onboarding['id']}"
+    run = str(uuid.uuid4())
+    claim = {"flow_run_id": run, "expected_flow_run_id": None}
+    admin.post(f"{base}/claim", json=claim).raise_for_status()
     admin.post(f"{base}/stages/sites_added", json={"site_ids": [site["id"]]}).raise_for_status()
     user = admin.post(f"{base}/credential").json()
+    # The run's store-ID link, emailed with the file (as the flow's "email Polaris" does).
+    link = admin.post(
+        f"{base}/store-id-link", json={"flow_run_id": run, "valid_for_seconds": 86400}
+    ).json()
     for stage in ("email_sent", "text_sent"):
         admin.post(
             f"{base}/stages/{stage}", json={"api_user_id": user["api_user_id"]}
         ).raise_for_status()
+    admin.post(f"{base}/store-id-link/emailed", json={"flow_run_id": run}).raise_for_status()
     waiting = admin.get(base).json()
+    waiting["store_id_link"] = link["url"]
     assert waiting["status"] == "awaiting_store_ids"
     return dict(waiting)
 
@@ -80,6 +91,8 @@ def _reminds_once_per_period(
     assert reminder["To"] == polaris["email"]
     body = reminder.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert "Quay Bar" in body and "store ID" in body
+    # The same store-ID link as the first email's, in both parts.
+    assert store_id_link_from(reminder) == onboarding["store_id_link"]
     assert admin.get(f"/admin/onboardings/{onboarding['id']}").json()["last_reminder_at"]
 
     # Reminded a moment ago: the next run within the period leaves it alone.

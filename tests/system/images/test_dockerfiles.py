@@ -122,6 +122,16 @@ def test_the_ledger_image_holds_the_ledger_without_its_sources_and_no_prefect(
     assert (elsewhere / "ledger.sqlite3").stat().st_size > 0
     assert has_module(environment, "api.main", elsewhere)
     assert has_module(environment, "contract", elsewhere)
+    # The store-ID page's templates and stylesheet are installed with the package.
+    templates = python_in(
+        environment,
+        "from api.store_id_links import pages\n"
+        "for name in pages.environment.list_templates(): pages.environment.get_template(name)\n"
+        "print(sorted(pages.environment.list_templates()))",
+        elsewhere,
+    )
+    assert templates.returncode == 0, templates.stderr
+    assert "store_ids_form.html.j2" in templates.stdout
     for absent in ("prefect", "flows", "harness", "pytest"):
         assert not has_module(environment, absent, elsewhere), f"{absent} is in the ledger image"
     version = python_in(environment, "import fastapi; print(fastapi.__version__)", elsewhere)
