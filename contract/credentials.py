@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from contract.fields import NO_NUL
 
+CredentialPurpose = Literal["polaris", "other"]
+
 
 class IntegrationUserCreate(BaseModel):
     label: str = Field(
         default="", max_length=200, pattern=NO_NUL, description="Who holds it, e.g. 'Polaris'."
+    )
+    purpose: CredentialPurpose = Field(
+        default="other",
+        description="'polaris': the account's Polaris EPOS credential (at most one active); "
+        "'other': any other integration.",
     )
 
 
@@ -22,6 +30,7 @@ class IntegrationUserOut(BaseModel):
     account_id: int
     username: str
     label: str
+    purpose: str
     created_at: datetime
     revoked_at: datetime | None
     is_active: bool

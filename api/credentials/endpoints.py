@@ -26,7 +26,7 @@ router = APIRouter(
 def create_integration_user(
     account_id: RowIdPath, body: IntegrationUserCreate, session: WriteSession, context: ContextDep
 ) -> IssuedIntegrationUser:
-    issued = service.create(session, context, account_id, body.label)
+    issued = service.create(session, context, account_id, body.label, body.purpose)
     session.commit()
     return IssuedIntegrationUser(
         **IntegrationUserOut.model_validate(issued.user).model_dump(), password=issued.password

@@ -21,6 +21,9 @@ class IntegrationUser(Base):
     # hash until first used). The password is shown once at creation, never stored.
     password_hash: Mapped[str] = mapped_column(String(255))
     label: Mapped[str] = mapped_column(String(200), default="")
+    # What the credential is for: "polaris" (issued by an onboarding or a rotation; at
+    # most one active per account, see credentials.service) or "other".
+    purpose: Mapped[str] = mapped_column(String(16), default="other", server_default="other")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 

@@ -22,7 +22,7 @@ class IssuedCredential:
 
 
 def create(
-    session: Session, context: LedgerContext, account_id: int, label: str
+    session: Session, context: LedgerContext, account_id: int, label: str, purpose: str = "other"
 ) -> IssuedCredential:
     merchants.get_account(session, account_id)
     password = passwords.new_password()
@@ -31,6 +31,7 @@ def create(
         username=passwords.new_username(account_id),
         password_hash=passwords.digest(password),
         label=label,
+        purpose=purpose,
         created_at=utcnow(),
     )
     session.add(user)

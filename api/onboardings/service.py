@@ -123,7 +123,11 @@ def issue_credential(
     if revoked is not None:
         credentials.revoke(session, revoked)
     issued = credentials.create(
-        session, context, onboarding.account_id, label=f"Polaris (onboarding {onboarding_id})"
+        session,
+        context,
+        onboarding.account_id,
+        label=f"Polaris (onboarding {onboarding_id})",
+        purpose="polaris",
     )
     onboarding.api_user_id = issued.user.id
     onboarding.email_sent_at = onboarding.text_sent_at = None
