@@ -31,6 +31,13 @@ class IntegrationUserOut(BaseModel):
     username: str
     label: str
     purpose: str
+    replaces_id: int | None = Field(
+        description="A rotation's new credential: the one it replaces until the rotation ends."
+    )
+    surplus_at: datetime | None = Field(
+        description="Set on an extra active Polaris credential the account had before the "
+        "one-credential rule; the account manager decides which to revoke."
+    )
     created_at: datetime
     revoked_at: datetime | None
     is_active: bool

@@ -30,6 +30,10 @@ class PolarisContact(BaseModel):
 
 class OnboardingCreate(BaseModel):
     account_id: RowId
+    kind: Literal["onboarding", "rotation"] = Field(
+        default="onboarding",
+        description="'rotation': deliver a new credential replacing the account's live one.",
+    )
     polaris: PolarisContact
     product_id: RowId | None = Field(
         default=None, description="Default: the account's first in-store product."
@@ -62,6 +66,9 @@ class OnboardingOut(BaseModel):
 
     id: int
     account_id: int
+    kind: str
+    replaces_api_user_id: int | None
+    uses_existing_credential: bool
     product_id: int | None
     polaris_name: str
     polaris_email: str

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prefect.artifacts import create_markdown_artifact
+from prefect.utilities.urls import url_for
 
 from contract.onboardings import OnboardingOut
 from flows.store_id_link import checklist_line
+
+if TYPE_CHECKING:
+    from flows.onboarding_scope import AlreadyOnboarded
 
 STAGES = [
     ("sites_added", "Add the merchant's sites"),
@@ -42,7 +48,15 @@ def render(
 ) -> str:
     done = done_stages(onboarding) | set(extra_done)
     lines = [f"# Polaris onboarding: {merchant}", ""]
-    lines += [f"- [{'x' if key in done else ' '}] {label}" for key, label in STAGES]
+    for key, label in STAGES:
+        if onboarding.uses_existing_credential and key in ("api_user", "file_built", "text_sent"):
+            if key == "api_user":
+                lines.append(
+                    f"- [x] Polaris's existing API user (id {onboarding.api_user_id}) covers "
+                    "these sites: no new user, file or text"
+                )
+            continue
+        lines.append(f"- [{'x' if key in done else ' '}] {label}")
     if store_id_link:
         lines += ["", store_id_link]
     lines += ["", f"Status: **{onboarding.status.replace('_', ' ')}**"]
@@ -58,5 +72,18 @@ def publish(
     create_markdown_artifact(
         key=f"onboarding-{onboarding.id}-checklist",
         markdown=render(merchant, onboarding, extra_done, link),
+        description=f"Onboarding checklist for {merchant}",
+    )
+
+
+def publish_nothing_to_do(merchant: str, done: AlreadyOnboarded) -> None:
+    """A run with nothing to do says so, and links the run that did the onboarding."""
+    run = done.onboarding.flow_run_id
+    link = url_for("flow-run", obj_id=run) if run else None
+    lines = [f"# Polaris onboarding: {merchant}", "", done.message, ""]
+    lines.append(f"Onboarded by flow run [{run}]({link})." if link else "")
+    create_markdown_artifact(
+        key=f"onboarding-{done.onboarding.id}-checklist",
+        markdown="\n".join(lines).rstrip() + "\n",
         description=f"Onboarding checklist for {merchant}",
     )

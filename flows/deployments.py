@@ -28,6 +28,11 @@ ONBOARDING_DEPLOYMENT_NAME = "polaris-onboarding"
 ONBOARDING_DEPLOYMENT = f"{ONBOARDING_FLOW}/{ONBOARDING_DEPLOYMENT_NAME}"
 REMINDERS_FLOW = "polaris-store-id-reminders"
 REMINDERS_DEPLOYMENT_NAME = "store-id-reminders"
+ROTATION_FLOW = "polaris-credential-rotation"
+ROTATION_DEPLOYMENT_NAME = "polaris-credential-rotation"
+ROTATION_DEPLOYMENT = f"{ROTATION_FLOW}/{ROTATION_DEPLOYMENT_NAME}"
+ROTATION_WATCH_FLOW = "polaris-rotation-watch"
+ROTATION_WATCH_DEPLOYMENT_NAME = "rotation-watch"
 WORK_POOL = "onboarding"
 PREFECT_VERSION = "3.7.2"
 PREFECT_YAML = Path(__file__).resolve().parent.parent / "prefect.yaml"
@@ -77,6 +82,22 @@ DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
         tags=("onboarding", "polaris", "reminders"),
         # 09:00 on weekdays, London time (the Polaris team's working day), all year.
         schedules=(CronSchedule("0 9 * * 1-5", "Europe/London"),),
+    ),
+    DeploymentSpec(
+        name=ROTATION_DEPLOYMENT_NAME,
+        flow_name=ROTATION_FLOW,
+        entrypoint="flows/rotation.py:polaris_credential_rotation",
+        description="Give Polaris a new API credential for an account and retire the old one.",
+        tags=("polaris", "credentials"),
+    ),
+    DeploymentSpec(
+        name=ROTATION_WATCH_DEPLOYMENT_NAME,
+        flow_name=ROTATION_WATCH_FLOW,
+        entrypoint="flows/rotation_watch.py:rotation_watch",
+        description="End the credential rotations whose wait is over.",
+        tags=("polaris", "credentials"),
+        # Every 5 minutes: how long at most a finished rotation shows as waiting.
+        schedules=(CronSchedule("*/5 * * * *", "UTC"),),
     ),
 )
 

@@ -114,13 +114,29 @@ class LedgerAdmin:
     def revoke_integration_user(self, user_id: int) -> dict[str, Any]:
         return dict(self._call("POST", f"/admin/integration-users/{user_id}/revoke"))
 
+    def integration_user(self, user_id: int) -> dict[str, Any]:
+        return dict(self._call("GET", f"/admin/integration-users/{user_id}"))
+
+    def store_uses(self, user_id: int) -> list[dict[str, Any]]:
+        """The stores a credential's tills have called from, first use first."""
+        return list(self._call("GET", f"/admin/integration-users/{user_id}/store-uses"))
+
     def integration_users(self, account_id: int) -> list[dict[str, Any]]:
         return list(self._call("GET", f"/admin/accounts/{account_id}/integration-users"))
 
     def start_onboarding(
-        self, account_id: int, polaris: dict[str, str], product_id: int | None
+        self,
+        account_id: int,
+        polaris: dict[str, str],
+        product_id: int | None,
+        kind: str = "onboarding",
     ) -> OnboardingOut:
-        body = {"account_id": account_id, "polaris": polaris, "product_id": product_id}
+        body = {
+            "account_id": account_id,
+            "polaris": polaris,
+            "product_id": product_id,
+            "kind": kind,
+        }
         return OnboardingOut.model_validate(self._call("POST", "/admin/onboardings", json=body))
 
     def onboarding(self, onboarding_id: int) -> OnboardingOut:
@@ -128,9 +144,16 @@ class LedgerAdmin:
             self._call("GET", f"/admin/onboardings/{onboarding_id}")
         )
 
-    def onboardings(self, status: str | None = None) -> list[OnboardingOut]:
-        params = {"status": status} if status else None
-        found = self._call("GET", "/admin/onboardings", params=params)
+    def onboardings(
+        self,
+        status: str | None = None,
+        account_id: int | None = None,
+        kind: str | None = None,
+    ) -> list[OnboardingOut]:
+        params = {"status": status, "account_id": account_id, "kind": kind}
+        found = self._call(
+            "GET", "/admin/onboardings", params={k: v for k, v in params.items() if v}
+        )
         return [OnboardingOut.model_validate(o) for o in found]
 
     def claim(self, onboarding_id: int, flow_run_id: str, expected: str | None) -> OnboardingOut:

@@ -19,12 +19,18 @@ from uuid import UUID
 from prefect import flow, get_client, get_run_logger, runtime
 from prefect.exceptions import ObjectNotFound
 from prefect.flow_runs import suspend_flow_run
+from prefect.states import Completed, Failed, State
 
 from contract.onboardings import OnboardingOut
 from flows import checklist, stages
 from flows.deployments import ONBOARDING_FLOW
 from flows.ledger import LedgerAdmin, LedgerRefused, with_retries
 from flows.notifications import notify_failure
+from flows.onboarding_scope import (
+    already_onboarded,
+    quiet_parameter_failures,
+    refusal_of_parameters,
+)
 from flows.parameters import AccountId, PolarisContact, ProductId, SitesToAdd
 from flows.settings import get_settings
 from flows.store_id_link_stage import ensure_link_emailed
@@ -33,6 +39,9 @@ from flows.verification import VerificationFailed
 
 # States in which another flow run may still be driving an onboarding.
 LIVE_STATES = {"SCHEDULED", "PENDING", "RUNNING", "PAUSED", "CANCELLING"}
+
+
+quiet_parameter_failures()
 
 
 class OnboardingBusy(Exception):
@@ -45,7 +54,7 @@ def polaris_onboarding(
     polaris: PolarisContact,
     sites: SitesToAdd | None = None,
     product_id: ProductId = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | State:
     """Onboard a merchant onto Polaris EPOS tills, end to end."""
     settings = get_settings()
     logger = get_run_logger()
@@ -53,11 +62,27 @@ def polaris_onboarding(
     # Each ledger call here is retried while the ledger is unreachable or answers 5xx
     # (the stages, as tasks, have retries of their own): one blip fails no run.
     with LedgerAdmin(settings) as ledger:
-        account = with_retries(lambda: ledger.account(account_id))
-        merchant = account["name"]
-        _name_run(run_id, merchant)
-        contact = polaris.model_dump(mode="json")
-        onboarding = with_retries(lambda: ledger.start_onboarding(account_id, contact, product_id))
+        try:
+            account = with_retries(lambda: ledger.account(account_id))
+            merchant = account["name"]
+            done = already_onboarded(ledger, account_id, sites or [], run_id)
+            if done is not None:  # a Retry, or the same start again: no side effect
+                logger.info(done.message)
+                checklist.publish_nothing_to_do(merchant, done)
+                return Completed(message=done.message)
+            _name_run(run_id, merchant)
+            contact = polaris.model_dump(mode="json")
+            onboarding = with_retries(
+                lambda: ledger.start_onboarding(account_id, contact, product_id)
+            )
+        except LedgerRefused as refusal:
+            sentence = refusal_of_parameters(refusal)
+            if sentence is None:
+                raise
+            # One plain sentence, in the log and as the run's state: the parameters
+            # are wrong, and a traceback from inside the engine would not say more.
+            logger.error(sentence)
+            return Failed(message=sentence)
         onboarding = _claim(ledger, onboarding, run_id)
     try:
         return _run_stages(onboarding, merchant, account, sites or [], run_id)
@@ -79,7 +104,12 @@ def _run_stages(
     onboarding = _reload(onboarding)
     checklist.publish(merchant, onboarding)
 
-    if not onboarding.credentials_delivered:
+    if onboarding.uses_existing_credential:
+        if onboarding.email_sent_at is None:  # the API user Polaris has covers these sites
+            stages.email_polaris_new_sites(onboarding, merchant, scope)
+            onboarding = _reload(onboarding)
+            checklist.publish(merchant, onboarding)
+    elif not onboarding.credentials_delivered:
         user = stages.create_api_user(onboarding, merchant)
         checklist.publish(merchant, onboarding, frozenset({"api_user"}))
         file = stages.build_encrypted_file(onboarding, merchant, account, scope, user)

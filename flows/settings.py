@@ -68,6 +68,12 @@ class OnboardingSettings(BaseSettings):
     delivery_retry_delay_seconds: float = Field(default=30, ge=0)
     store_ids_timeout_days: int = Field(default=30, ge=1)
     reminder_after_days: float = Field(default=3, gt=0)
+    rotation_grace_days: float = Field(
+        default=14,
+        gt=0,
+        description="How long a rotated-out credential keeps working if Polaris's tills "
+        "never call with the new one.",
+    )
 
     @model_validator(mode="after")
     def _refuse_missing_secrets_in_production(self) -> OnboardingSettings:

@@ -29,7 +29,7 @@ from flows.credentials_file import (
     pack_encrypted,
 )
 from flows.ledger import LedgerAdmin, LedgerRefused
-from flows.messaging.email import build_polaris_email, send_email
+from flows.messaging.email import build_polaris_email, build_polaris_new_sites_email, send_email
 from flows.messaging.errors import DeliveryError
 from flows.messaging.sms import polaris_password_text, send_text
 from flows.secret import InMemorySecret
@@ -223,6 +223,48 @@ def email_polaris(
         "Emailed the encrypted file to %s (%s).", onboarding.polaris_email, message_id
     )
     failpoints.reached("after:email_polaris")
+    return message_id
+
+
+@task(
+    name="email Polaris about new sites",
+    retry_condition_fn=unless_permanent,
+    task_run_name="email Polaris ({onboarding.polaris_email}) about new sites of {merchant}",
+    retries=DELIVERY_RETRIES,
+    retry_delay_seconds=DELIVERY_RETRY_DELAY,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def email_polaris_new_sites(
+    onboarding: OnboardingOut, merchant: str, sites: list[dict[str, Any]]
+) -> str:
+    """The account is live: the API user Polaris has covers the new sites, so only
+    their store IDs are asked for (no file, no text)."""
+    assert onboarding.api_user_id is not None  # the ledger gave it the live credential
+    with _ledger() as ledger:
+        link = link_for_email(ledger, onboarding)
+        user = ledger.integration_user(onboarding.api_user_id)
+    message = build_polaris_new_sites_email(
+        to=onboarding.polaris_email,
+        contact_name=onboarding.polaris_name,
+        merchant_name=merchant,
+        sites=sheet_sites(sites),
+        api_username=user["username"],
+        store_id_link=link,
+        settings=get_settings(),
+    )
+    message_id = send_email(message, get_settings())
+    with _ledger() as ledger:
+        ledger.record(
+            onboarding.id, "email_sent", api_user_id=onboarding.api_user_id, message_id=message_id
+        )
+        ledger.store_id_link_emailed(onboarding.id, link.flow_run_id, message_id)
+    get_run_logger().info(
+        "Asked %s for the store IDs of %d new site(s) (%s).",
+        onboarding.polaris_email,
+        len(sites),
+        message_id,
+    )
     return message_id
 
 

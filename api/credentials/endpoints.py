@@ -6,14 +6,14 @@ from fastapi import APIRouter
 
 from api.core.deps import AdminDep, ContextDep, ReadSession, WriteSession
 from api.core.schemas import RowIdPath, problem_responses
-from api.credentials import service
+from api.credentials import polaris, service
 from api.credentials.schemas import IntegrationUserCreate, IntegrationUserOut, IssuedIntegrationUser
 
 router = APIRouter(
     prefix="/admin",
     tags=["admin"],
     dependencies=[AdminDep],
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 404, 409, 422),
 )
 
 
@@ -26,7 +26,10 @@ router = APIRouter(
 def create_integration_user(
     account_id: RowIdPath, body: IntegrationUserCreate, session: WriteSession, context: ContextDep
 ) -> IssuedIntegrationUser:
-    issued = service.create(session, context, account_id, body.label, body.purpose)
+    if body.purpose == "polaris":
+        issued = polaris.issue(session, context, account_id, body.label)
+    else:
+        issued = service.create(session, context, account_id, body.label)
     session.commit()
     return IssuedIntegrationUser(
         **IntegrationUserOut.model_validate(issued.user).model_dump(), password=issued.password

@@ -4,15 +4,39 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.core.db import Base
 from api.core.types import UTCDateTime, utcnow
 
+# At most one active Polaris credential per account, and beside it at most one that
+# replaces it while a rotation's grace period runs (api/credentials/polaris.py).
+# Credentials flagged surplus (several active before this rule; migration 0010) are
+# left to the account manager and sit outside the rule.
+_POLARIS_ACTIVE = "purpose = 'polaris' AND revoked_at IS NULL AND surplus_at IS NULL"
+_PRIMARY = text(f"{_POLARIS_ACTIVE} AND replaces_id IS NULL")
+_REPLACEMENT = text(f"{_POLARIS_ACTIVE} AND replaces_id IS NOT NULL")
+
 
 class IntegrationUser(Base):
     __tablename__ = "integration_users"
+    __table_args__ = (
+        Index(
+            "uq_integration_users_one_polaris",
+            "account_id",
+            unique=True,
+            sqlite_where=_PRIMARY,
+            postgresql_where=_PRIMARY,
+        ),
+        Index(
+            "uq_integration_users_one_polaris_replacement",
+            "account_id",
+            unique=True,
+            sqlite_where=_REPLACEMENT,
+            postgresql_where=_REPLACEMENT,
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
@@ -24,6 +48,13 @@ class IntegrationUser(Base):
     # What the credential is for: "polaris" (issued by an onboarding or a rotation; at
     # most one active per account, see credentials.service) or "other".
     purpose: Mapped[str] = mapped_column(String(16), default="other", server_default="other")
+    # A rotation's new credential: the one it replaces, which stays active until the
+    # tills use this one or the grace period ends; cleared when the rotation completes.
+    replaces_id: Mapped[int | None] = mapped_column(
+        ForeignKey("integration_users.id"), default=None
+    )
+    # Set on the extra active Polaris credentials an account had before the rule.
+    surplus_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 

@@ -22,7 +22,12 @@ class IssuedCredential:
 
 
 def create(
-    session: Session, context: LedgerContext, account_id: int, label: str, purpose: str = "other"
+    session: Session,
+    context: LedgerContext,
+    account_id: int,
+    label: str,
+    purpose: str = "other",
+    replaces_id: int | None = None,
 ) -> IssuedCredential:
     merchants.get_account(session, account_id)
     password = passwords.new_password()
@@ -32,6 +37,7 @@ def create(
         password_hash=passwords.digest(password),
         label=label,
         purpose=purpose,
+        replaces_id=replaces_id,
         created_at=utcnow(),
     )
     session.add(user)

@@ -18,6 +18,10 @@ from api.onboardings.schemas import (
     StageRecord,
 )
 
+STATUS_PATTERN = (
+    "^(in_progress|awaiting_store_ids|verifying|verified|failed|awaiting_first_use|rotated)$"
+)
+
 router = APIRouter(
     prefix="/admin/onboardings",
     tags=["admin", "onboardings"],
@@ -45,11 +49,10 @@ def start_onboarding(
 def list_onboardings(
     session: ReadSession,
     account_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
-    status: Annotated[
-        str | None, Query(pattern="^(in_progress|awaiting_store_ids|verifying|verified|failed)$")
-    ] = None,
+    status: Annotated[str | None, Query(pattern=STATUS_PATTERN)] = None,
+    kind: Annotated[str | None, Query(pattern="^(onboarding|rotation)$")] = None,
 ) -> list[OnboardingOut]:
-    found = service.list_onboardings(session, account_id=account_id, status=status)
+    found = service.list_onboardings(session, account_id=account_id, status=status, kind=kind)
     return [OnboardingOut.model_validate(o) for o in found]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.core.db import Base
@@ -21,6 +21,15 @@ class Onboarding(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    # "onboarding" (sites, credential, store IDs, verification) or "rotation" (a new
+    # credential delivered the same way, replacing ``replaces_api_user_id``).
+    kind: Mapped[str] = mapped_column(String(16), default="onboarding", server_default="onboarding")
+    replaces_api_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("integration_users.id"), default=None
+    )
+    # An onboarding of new sites for an account that is already live: its existing
+    # Polaris credential covers them, so no file and no text are sent.
+    uses_existing_credential: Mapped[bool] = mapped_column(default=False, server_default=false())
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"), default=None)
     polaris_name: Mapped[str] = mapped_column(String(200))
     polaris_email: Mapped[str] = mapped_column(String(320))
@@ -46,23 +55,26 @@ class Onboarding(Base):
 
     @property
     def credentials_delivered(self) -> bool:
+        if self.uses_existing_credential:  # delivered long ago; the email names the sites
+            return self.email_sent_at is not None
         return self.email_sent_at is not None and self.text_sent_at is not None
 
     @property
     def status(self) -> str:
+        rotation = self.kind == "rotation"
         if self.verified_at is not None:
-            return "verified"
+            return "rotated" if rotation else "verified"
         if self.failed_at is not None:
             return "failed"
         if self.store_ids_saved_at is not None:
             return "verifying"
         if self.credentials_delivered:
-            return "awaiting_store_ids"
+            return "awaiting_first_use" if rotation else "awaiting_store_ids"
         return "in_progress"
 
     @property
     def waiting_since(self) -> datetime | None:
         if not self.credentials_delivered or self.store_ids_saved_at is not None:
             return None
-        assert self.email_sent_at is not None and self.text_sent_at is not None
-        return max(self.email_sent_at, self.text_sent_at)
+        assert self.email_sent_at is not None
+        return max(self.email_sent_at, self.text_sent_at or self.email_sent_at)

@@ -15,20 +15,31 @@ def get(session: Session, onboarding_id: int, *, lock: bool = False) -> Onboardi
     return session.scalars(statement).first()
 
 
-def open_for_account(session: Session, account_id: int) -> Onboarding | None:
-    """The account's onboarding that has not been verified yet, if any."""
+def open_for_account(
+    session: Session, account_id: int, kind: str = "onboarding"
+) -> Onboarding | None:
+    """The account's onboarding (or rotation) that has not finished yet, if any."""
     return session.scalars(
         select(Onboarding)
-        .where(Onboarding.account_id == account_id, Onboarding.verified_at.is_(None))
+        .where(
+            Onboarding.account_id == account_id,
+            Onboarding.kind == kind,
+            Onboarding.verified_at.is_(None),
+        )
         .order_by(Onboarding.id)
         .with_for_update()
     ).first()
 
 
 def list_all(
-    session: Session, account_id: int | None = None, status: str | None = None
+    session: Session,
+    account_id: int | None = None,
+    status: str | None = None,
+    kind: str | None = None,
 ) -> list[Onboarding]:
     statement = select(Onboarding).order_by(Onboarding.id)
+    if kind is not None:
+        statement = statement.where(Onboarding.kind == kind)
     if account_id is not None:
         statement = statement.where(Onboarding.account_id == account_id)
     if status is not None:
@@ -40,19 +51,26 @@ def status_is(status: str) -> ColumnElement[bool]:
     """``Onboarding.status == status`` as SQL: the same precedence as the property
     (verified, then failed, then verifying, then awaiting store IDs, else in progress)."""
     o = Onboarding
+    rotation, onboarding = o.kind == "rotation", o.kind != "rotation"
     verified = o.verified_at.is_not(None)
     failed = and_(o.verified_at.is_(None), o.failed_at.is_not(None))
     open_ = and_(o.verified_at.is_(None), o.failed_at.is_(None))
-    delivered = and_(o.email_sent_at.is_not(None), o.text_sent_at.is_not(None))
+    delivered = and_(
+        o.email_sent_at.is_not(None),
+        or_(o.text_sent_at.is_not(None), o.uses_existing_credential.is_(True)),
+    )
+    waiting = and_(open_, o.store_ids_saved_at.is_(None), delivered)
     conditions: dict[str, ColumnElement[bool]] = {
-        "verified": verified,
+        "verified": and_(verified, onboarding),
+        "rotated": and_(verified, rotation),
         "failed": failed,
         "verifying": and_(open_, o.store_ids_saved_at.is_not(None)),
-        "awaiting_store_ids": and_(open_, o.store_ids_saved_at.is_(None), delivered),
+        "awaiting_store_ids": and_(waiting, onboarding),
+        "awaiting_first_use": and_(waiting, rotation),
         "in_progress": and_(
             open_,
             o.store_ids_saved_at.is_(None),
-            or_(o.email_sent_at.is_(None), o.text_sent_at.is_(None)),
+            ~delivered,
         ),
     }
     if status not in conditions:

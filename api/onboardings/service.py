@@ -8,7 +8,9 @@ from sqlalchemy.orm import Session
 from api.core.context import LedgerContext
 from api.core.errors import Conflict, InvalidRequest, NotFound, ProductNotFound
 from api.core.types import utcnow
+from api.credentials import polaris
 from api.credentials import service as credentials
+from api.credentials.models import IntegrationUser
 from api.merchants import repository as merchants_repository
 from api.merchants import service as merchants
 from api.onboardings import repository
@@ -28,9 +30,13 @@ def get(session: Session, onboarding_id: int, *, lock: bool = False) -> Onboardi
 
 
 def list_onboardings(
-    session: Session, *, account_id: int | None = None, status: str | None = None
+    session: Session,
+    *,
+    account_id: int | None = None,
+    status: str | None = None,
+    kind: str | None = None,
 ) -> list[Onboarding]:
-    return repository.list_all(session, account_id, status)
+    return repository.list_all(session, account_id, status, kind)
 
 
 def start(session: Session, data: OnboardingCreate) -> tuple[Onboarding, bool]:
@@ -42,7 +48,7 @@ def start(session: Session, data: OnboardingCreate) -> tuple[Onboarding, bool]:
     merchants.get_account(session, data.account_id)
     product_id = _in_store_product(session, data.account_id, data.product_id)
     contact = (data.polaris.name, str(data.polaris.email), data.polaris.mobile)
-    existing = repository.open_for_account(session, data.account_id)
+    existing = repository.open_for_account(session, data.account_id, data.kind)
     if existing is not None:
         current = (existing.polaris_name, existing.polaris_email, existing.polaris_mobile)
         if (current, existing.product_id) != (contact, product_id):
@@ -58,8 +64,17 @@ def start(session: Session, data: OnboardingCreate) -> tuple[Onboarding, bool]:
             existing.updated_at = utcnow()
             session.flush()
         return existing, False
+    live = polaris.current(session, data.account_id)
+    if data.kind == "rotation":
+        _check_rotatable(session, data.account_id, live)
     onboarding = Onboarding(
         account_id=data.account_id,
+        kind=data.kind,
+        # A rotation replaces the live credential; an onboarding of an account that is
+        # live already adds sites under the credential Polaris has.
+        replaces_api_user_id=live.id if live and data.kind == "rotation" else None,
+        uses_existing_credential=live is not None and data.kind == "onboarding",
+        api_user_id=live.id if live and data.kind == "onboarding" else None,
         product_id=product_id,
         polaris_name=contact[0],
         polaris_email=contact[1],
@@ -71,6 +86,22 @@ def start(session: Session, data: OnboardingCreate) -> tuple[Onboarding, bool]:
     session.add(onboarding)
     session.flush()
     return onboarding, True
+
+
+def _check_rotatable(session: Session, account_id: int, live: IntegrationUser | None) -> None:
+    if live is None:
+        raise Conflict(
+            "no_polaris_credential",
+            f"Account {account_id} has no active Polaris credential to rotate; onboard it.",
+        )
+    onboarding = repository.open_for_account(session, account_id, "onboarding")
+    if onboarding is not None and not onboarding.credentials_delivered:
+        raise Conflict(
+            "onboarding_in_progress",
+            f"Onboarding {onboarding.id} of account {account_id} has not delivered its "
+            "credential yet; finish it (or start it again) before rotating.",
+            onboarding_id=onboarding.id,
+        )
 
 
 def _in_store_product(session: Session, account_id: int, product_id: int | None) -> int:
@@ -114,7 +145,7 @@ def issue_credential(
     before both the email and the text went out, the next attempt calls this again.
     """
     onboarding = get(session, onboarding_id, lock=True)
-    if onboarding.credentials_delivered:
+    if onboarding.credentials_delivered or onboarding.uses_existing_credential:
         raise Conflict(
             "credentials_already_delivered",
             f"Onboarding {onboarding_id} already delivered its credential; nothing to reissue.",
@@ -122,12 +153,13 @@ def issue_credential(
     revoked = onboarding.api_user_id
     if revoked is not None:
         credentials.revoke(session, revoked)
-    issued = credentials.create(
+        session.flush()  # out of the one-credential rule before the new one comes in
+    issued = polaris.issue(
         session,
         context,
         onboarding.account_id,
-        label=f"Polaris (onboarding {onboarding_id})",
-        purpose="polaris",
+        label=f"Polaris ({onboarding.kind} {onboarding_id})",
+        replaces=onboarding.replaces_api_user_id,
     )
     onboarding.api_user_id = issued.user.id
     onboarding.email_sent_at = onboarding.text_sent_at = None
@@ -159,6 +191,8 @@ def record(session: Session, onboarding_id: int, stage: Stage, data: StageRecord
     elif stage == "store_ids_saved":
         onboarding.store_ids_saved_at = onboarding.store_ids_saved_at or now
     elif stage == "verified":
+        if onboarding.kind == "rotation" and onboarding.api_user_id is not None:
+            polaris.complete_rotation(session, onboarding.api_user_id)  # revokes the old one
         onboarding.verified_at = onboarding.verified_at or now
         onboarding.failed_at, onboarding.failure_reason = None, None
     elif stage == "failed":

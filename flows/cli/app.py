@@ -5,6 +5,8 @@ from a terminal. Each command answers in lines for a person, or in JSON with --j
     onboarding status [RUN]
     onboarding list --waiting
     onboarding store-ids RUN --store "The Crown=PLR-100" --store "12=PLR-200"
+    onboarding status --account 7          (its onboardings and Polaris credentials)
+    onboarding rotate --account 7 [--revoke-old-now]
 
 The Prefect server is PREFECT_API_URL's (default: the local one `scripts/up` runs);
 the ledger is ONBOARDING_LEDGER_URL's, as for the flows.
@@ -30,6 +32,8 @@ from flows.cli.prefect_api import (
     prefect_client,
     recent_runs,
 )
+from flows.cli.rotating import account_credentials, start_rotation
+from flows.cli.rotating import revoke_old_now as revoke_old_now_of
 from flows.cli.runs import RunView, read_view
 from flows.cli.starting import StartRequest, start_onboarding
 from flows.cli.store_id_entry import submit_store_ids
@@ -103,10 +107,22 @@ def status(
         str | None,
         typer.Argument(help="A run's ID (or its first characters) or name; default: recent runs."),
     ] = None,
+    account: Annotated[
+        int | None,
+        typer.Option(help="An account: its onboardings, rotations and Polaris credentials."),
+    ] = None,
     limit: Limit = 20,
     as_json: JsonFlag = False,
 ) -> None:
     """One run's stages and what it is waiting for; without RUN, the recent runs."""
+    if account is not None:
+        with _answering(as_json):
+            credentials = account_credentials(account)
+        if as_json:
+            render.emit_json(credentials)
+        else:
+            render.account_credentials(credentials)
+        return
     if run is None:
         _show_runs(waiting=False, limit=limit, as_json=as_json)
         return
@@ -171,3 +187,27 @@ def store_ids(
         render.emit_json(submitted)
     else:
         render.submitted(submitted)
+
+
+@app.command()
+def rotate(
+    account: Annotated[int, typer.Option(help="The merchant's account ID in the ledger.")],
+    revoke_old_now: Annotated[
+        bool,
+        typer.Option(
+            "--revoke-old-now",
+            help="Do not start one: tell the waiting rotation to revoke the old credential now.",
+        ),
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Rotate the account's Polaris credential (a new file and text to Polaris; the old
+    credential works until the tills use the new one or the grace period ends)."""
+    with _answering(as_json):
+        if revoke_old_now:
+            with prefect_client() as client:
+                revoked = revoke_old_now_of(client, account)
+            render.emit_json(revoked) if as_json else render.old_revoked(revoked)
+            return
+        started = start_rotation(account)
+    render.emit_json(started) if as_json else render.rotation_started(started)

@@ -12,6 +12,7 @@ import typer
 
 from flows.cli.errors import CliError
 from flows.cli.prefect_api import short_id
+from flows.cli.rotating import AccountCredentials, OldRevoked, RotationStarted
 from flows.cli.runs import RunView, Stage
 from flows.cli.starting import Started
 from flows.cli.store_id_entry import Submitted
@@ -121,3 +122,47 @@ def submitted(answer: Submitted) -> None:
         "The run resumes, checks them once more, saves them and verifies each store as a till."
     )
     typer.echo(f"Follow it: onboarding status {short_id(answer.id)}  ({answer.url})")
+
+
+def rotation_started(answer: RotationStarted) -> None:
+    typer.echo(f"Started rotating account {answer.account_id}'s Polaris credential.")
+    typer.echo(f"  Run:        {answer.id}")
+    typer.echo(f"  Prefect UI: {answer.url}")
+    typer.echo(
+        "  The old credential keeps working until Polaris's tills use the new one, or until "
+        f"the grace period ends; to revoke it sooner: onboarding rotate --account "
+        f"{answer.account_id} --revoke-old-now"
+    )
+
+
+def old_revoked(answer: OldRevoked) -> None:
+    typer.echo(f"Asked rotation run {answer.run_id} to revoke the old credential now.")
+    typer.echo(f"  Prefect UI: {answer.url}")
+
+
+def account_credentials(answer: AccountCredentials) -> None:
+    typer.echo(f"{answer.merchant} (account {answer.account_id})")
+    typer.echo("  Onboardings and rotations:")
+    for o in answer.onboardings or [
+        {"id": "-", "kind": "none yet", "status": "", "flow_run_id": ""}
+    ]:
+        typer.echo(
+            f"    {o['id']}  {o['kind']:<10} {o['status']:<20} run {o['flow_run_id'] or '-'}"
+        )
+    typer.echo("  Active Polaris credentials:")
+    for u in answer.active:
+        role = f" (replacing {u['replaces_id']} during a rotation)" if u["replaces_id"] else ""
+        typer.echo(f"    {u['id']}  {u['username']}  created {u['created_at'][:10]}{role}")
+    if not answer.active:
+        typer.echo("    none")
+    if answer.surplus:
+        typer.secho(
+            "  More active Polaris credentials than the one an account should have (from "
+            "before the one-credential rule); revoke those Polaris does not use:",
+            fg=typer.colors.YELLOW,
+        )
+        for u in answer.surplus:
+            typer.echo(
+                f"    {u['id']}  {u['username']}  created {u['created_at'][:10]}  "
+                f"(revoke: POST /admin/integration-users/{u['id']}/revoke)"
+            )

@@ -111,6 +111,67 @@ def build_polaris_email(
     )
 
 
+def build_polaris_new_sites_email(
+    *,
+    to: str,
+    contact_name: str,
+    merchant_name: str,
+    sites: Sequence[SheetSite],
+    api_username: str,
+    store_id_link: IssuedStoreIdLink,
+    settings: OnboardingSettings | None = None,
+) -> EmailMessage:
+    """New sites of a live account: their store IDs asked for, under the API user
+    Polaris already has (named, never its password): no file, no text."""
+    context = {
+        "contact_name": contact_name,
+        "merchant_name": merchant_name,
+        "sites": sites,
+        "api_username": api_username,
+        "store_id_link": store_id_link,
+    }
+    return build_email(
+        to,
+        f"Gift cards for {merchant_name}: store IDs needed for new sites",
+        render("polaris_new_sites.txt.j2", **context),
+        render("polaris_new_sites.html.j2", **context),
+        [],
+        settings=settings,
+    )
+
+
+def build_rotation_email(
+    *,
+    to: str,
+    contact_name: str,
+    merchant_name: str,
+    sites: Sequence[SheetSite],
+    old_username: str,
+    grace_days: float,
+    attachment_filename: str,
+    attachment: bytes,
+    settings: OnboardingSettings | None = None,
+) -> EmailMessage:
+    """A rotation's new credential in its encrypted file; the old one is named (never
+    its password) with how long it keeps working."""
+    context = {
+        "contact_name": contact_name,
+        "merchant_name": merchant_name,
+        "sites": sites,
+        "old_username": old_username,
+        "grace": "1 day" if grace_days == 1 else f"{grace_days:g} days",
+        "attachment_filename": attachment_filename,
+    }
+    return build_email(
+        to,
+        f"New gift card API credential for {merchant_name}",
+        render("polaris_rotation.txt.j2", **context),
+        render("polaris_rotation.html.j2", **context),
+        [Attachment(attachment_filename, attachment, "application/zip")],
+        settings=settings,
+    )
+
+
 def build_polaris_reminder(
     *,
     to: str,
