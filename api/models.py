@@ -1,7 +1,7 @@
 """Every ORM model, imported in one place so that alembic sees the whole schema."""
 
 from api.core.db import Base
-from api.credentials.models import IntegrationUser
+from api.credentials.models import CredentialStoreUse, IntegrationUser
 from api.idempotency.models import IdempotencyRecord
 from api.merchants.models import Account, Product, Site
 from api.onboardings.models import Onboarding
@@ -12,6 +12,7 @@ from api.vouchers.models import LedgerEntry, Voucher
 __all__ = [
     "Account",
     "Base",
+    "CredentialStoreUse",
     "IdempotencyRecord",
     "IntegrationUser",
     "LedgerEntry",

@@ -45,3 +45,13 @@ class IntegrationUserOut(BaseModel):
 
 class IssuedIntegrationUser(IntegrationUserOut):
     password: str = Field(description="Shown in this response only; it is never stored.")
+
+
+class CredentialStoreUseOut(BaseModel):
+    """A store an integration user's till calls have come from, and when the first came.
+    The site is the account's site with that store ID now (none if it has none since)."""
+
+    store_id: str
+    site_id: int | None
+    site_name: str | None
+    first_used_at: datetime

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from contract.credentials import CredentialStoreUseOut
 from contract.onboardings import IssuedOnboardingCredential, OnboardingOut
 from contract.store_id_links import IssuedStoreIdLink, StoreIdLinkOut
 from flows.settings import OnboardingSettings
@@ -117,12 +118,17 @@ class LedgerAdmin:
     def integration_user(self, user_id: int) -> dict[str, Any]:
         return dict(self._call("GET", f"/admin/integration-users/{user_id}"))
 
-    def store_uses(self, user_id: int) -> list[dict[str, Any]]:
-        """The stores a credential's tills have called from, first use first."""
-        return list(self._call("GET", f"/admin/integration-users/{user_id}/store-uses"))
-
     def integration_users(self, account_id: int) -> list[dict[str, Any]]:
         return list(self._call("GET", f"/admin/accounts/{account_id}/integration-users"))
+
+    def store_uses(self, user_id: int) -> list[dict[str, Any]]:
+        """The stores the user's till calls have come from, oldest first use first:
+        ``{store_id, site_id, site_name, first_used_at}`` (contract.credentials
+        CredentialStoreUseOut). A ledger process notes a store's first call with a
+        credential just after answering it, so a call answered a moment ago may not
+        be here yet."""
+        found = self._call("GET", f"/admin/integration-users/{user_id}/store-uses")
+        return [CredentialStoreUseOut.model_validate(u).model_dump(mode="json") for u in found]
 
     def start_onboarding(
         self,

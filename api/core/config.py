@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_cost_kib: int = Field(default=65536, ge=8)
     credential_cache_size: int = Field(default=1024, ge=0)
+    # A credential's first use per store (api.till.store_uses): how many (credential,
+    # store) pairs a process remembers as noted, and how long one note may wait for
+    # the database (a lock) before it gives up, to be tried again on the pair's next call.
+    store_use_cache_size: int = Field(default=16384, ge=1)
+    store_use_note_timeout_seconds: float = Field(default=1.0, gt=0, le=60)
     # Threads per process running the admin API's database work (see api.main); the
     # till API takes none.
     worker_threads: int = Field(default=4, ge=1)

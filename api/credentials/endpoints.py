@@ -7,7 +7,12 @@ from fastapi import APIRouter
 from api.core.deps import AdminDep, ContextDep, ReadSession, WriteSession
 from api.core.schemas import RowIdPath, problem_responses
 from api.credentials import polaris, service
-from api.credentials.schemas import IntegrationUserCreate, IntegrationUserOut, IssuedIntegrationUser
+from api.credentials.schemas import (
+    CredentialStoreUseOut,
+    IntegrationUserCreate,
+    IntegrationUserOut,
+    IssuedIntegrationUser,
+)
 
 router = APIRouter(
     prefix="/admin",
@@ -46,6 +51,15 @@ def list_integration_users(account_id: RowIdPath, session: ReadSession) -> list[
 @router.get("/integration-users/{user_id}", response_model=IntegrationUserOut)
 def get_integration_user(user_id: RowIdPath, session: ReadSession) -> IntegrationUserOut:
     return IntegrationUserOut.model_validate(service.get(session, user_id))
+
+
+@router.get(
+    "/integration-users/{user_id}/store-uses",
+    response_model=list[CredentialStoreUseOut],
+    summary="The stores the user's till calls came from, each with its first call's time",
+)
+def list_store_uses(user_id: RowIdPath, session: ReadSession) -> list[CredentialStoreUseOut]:
+    return service.store_uses(session, user_id)
 
 
 @router.post("/integration-users/{user_id}/revoke", response_model=IntegrationUserOut)

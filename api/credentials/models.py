@@ -61,3 +61,19 @@ class IntegrationUser(Base):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class CredentialStoreUse(Base):
+    """A credential's first use at a store: the first till call it made naming that
+    store ID that the ledger took as coming from a store of the credential's account
+    (noted by the till path, api.till.store_uses; read by a credential rotation to see
+    when the tills have moved to a new credential)."""
+
+    __tablename__ = "credential_store_uses"
+
+    integration_user_id: Mapped[int] = mapped_column(
+        ForeignKey("integration_users.id"), primary_key=True
+    )
+    # As the till sent it (the site behind it is looked up when read: it may change).
+    store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_used_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -12,6 +12,7 @@ from api.core.errors import IntegrationUserNotFound
 from api.core.types import utcnow
 from api.credentials import passwords, repository
 from api.credentials.models import IntegrationUser
+from api.credentials.schemas import CredentialStoreUseOut
 from api.merchants import service as merchants
 
 
@@ -66,3 +67,14 @@ def get(session: Session, user_id: int) -> IntegrationUser:
 def list_for_account(session: Session, account_id: int) -> list[IntegrationUser]:
     merchants.get_account(session, account_id)
     return repository.list_for_account(session, account_id)
+
+
+def store_uses(session: Session, user_id: int) -> list[CredentialStoreUseOut]:
+    """Where the user's till calls have come from (noted by api.till.store_uses)."""
+    get(session, user_id)
+    return [
+        CredentialStoreUseOut(
+            store_id=store_id, site_id=site_id, site_name=site_name, first_used_at=first_used_at
+        )
+        for store_id, site_id, site_name, first_used_at in repository.store_uses(session, user_id)
+    ]

@@ -24,4 +24,4 @@ async def void(body: VoidRequest, request: Request) -> Response:
     the same `store_id`, whether or not the ledger received it: a reference it never
     received is recorded as voided, and the original arriving later gets `409
     transaction_voided`."""
-    return await answer(request, lambda backend, caller: backend.void(caller, body))
+    return await answer(request, body.store_id, lambda backend, caller: backend.void(caller, body))

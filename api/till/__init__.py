@@ -13,6 +13,8 @@ A till request goes:
         sqlite.SqliteTill       the embedded default: the Python rules
                                 (api/vouchers/service.py ...) on the event loop
     answers.TillAnswer          the HTTP answer (the recorded body, byte for byte)
+    store_uses.StoreUses        after the answer, the credential's first use of the
+                                store noted, once per process (a set look-up after)
 
 Nothing here waits in a worker thread: the database is reached from the event loop.
 """

@@ -65,6 +65,13 @@ class TillBackend(ABC):
         """Replace a user's argon2 hash with its digest, unless it changed meanwhile."""
 
     @abstractmethod
+    async def note_store_use(self, user_id: int, store_id: str, now: datetime) -> None:
+        """Record that the user called from ``store_id`` (a store of its account) at
+        ``now``, unless a first use there is recorded already (api.till.store_uses).
+        Waits at most ``store_use_note_timeout_seconds`` for the database; raises when
+        it could not be written."""
+
+    @abstractmethod
     async def sell(self, identity: TillIdentity, request: SellRequest) -> TillAnswer: ...
 
     @abstractmethod

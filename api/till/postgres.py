@@ -79,6 +79,11 @@ _MOVE = _answer_of("till_move", 13)
 _REVERSE = _answer_of("till_reverse", 11)
 _VOID = _answer_of("till_void", 10)
 _COUNT_FAILURE = "SELECT till_count_failure($1, $2, $3, $4)"
+# The time limits of a store-use note (api.till.store_uses), for its transaction alone:
+# while it waits for a lock (a migration, a dump) it holds one of the till's connections.
+_NOTE_PATIENCE = (
+    "SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $1, true)"
+)
 _STORE_DIGEST = (
     "UPDATE integration_users SET password_hash = $3 WHERE id = $1 AND password_hash = $2"
 )
@@ -193,6 +198,22 @@ class PostgresTill(TillBackend):
 
     async def store_digest(self, user_id: int, old: str, new: str) -> None:
         await self._write(lambda c: c.execute(_STORE_DIGEST, user_id, old, new))
+
+    async def note_store_use(self, user_id: int, store_id: str, now: datetime) -> None:
+        prepared = self.statements.note_store_use
+        arguments = prepared.arguments({"user_id": user_id, "store_id": store_id, "now": now})
+        patience = str(round(self.settings.store_use_note_timeout_seconds * 1000))
+
+        async def note(connection: asyncpg.Connection) -> None:
+            # Four round trips, once per credential and store in a process: the time
+            # limits hold for this transaction only (SET LOCAL), not the connection's
+            # later till calls (a redeem waits for its voucher's row as long as it takes).
+            async with connection.transaction():
+                await connection.execute(_NOTE_PATIENCE, patience)
+                await connection.execute(prepared.sql, *arguments)
+
+        # Not _write: a failure here is nobody's answer (api.till.store_uses logs it).
+        await self._on_connection(note)
 
     async def sell(self, identity: TillIdentity, request: SellRequest) -> TillAnswer:
         now = utcnow()

@@ -1,5 +1,6 @@
 """What a ledger process keeps for the till path: the authenticator (with its cache of
-verified credentials) and the backend for its database, made when the app starts."""
+verified credentials), the backend for its database and what it has noted of the
+credentials' stores (store_uses), made when the app starts."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from api.core.errors import Unauthorized
 from api.till.authentication import Authenticator
 from api.till.backend import TillBackend
 from api.till.caller import CredentialChanged, TillIdentity
+from api.till.store_uses import StoreUses
 
 T = TypeVar("T")
 
@@ -21,6 +23,7 @@ T = TypeVar("T")
 class TillRuntime:
     authenticator: Authenticator
     backend: TillBackend
+    store_uses: StoreUses
 
     @classmethod
     async def start(cls, settings: Settings, database: Database) -> TillRuntime:
@@ -41,7 +44,12 @@ class TillRuntime:
             # connections: anonymous clients cannot take the rest from known tills.
             lookups_at_once=max(1, settings.db_pool_size // 2),
         )
-        return cls(authenticator, backend)
+        store_uses = StoreUses(
+            backend,
+            capacity=settings.store_use_cache_size,
+            patience=settings.store_use_note_timeout_seconds,
+        )
+        return cls(authenticator, backend, store_uses)
 
     async def call(
         self,
@@ -63,4 +71,5 @@ class TillRuntime:
             raise Unauthorized("Unknown or revoked credential.") from None
 
     async def close(self) -> None:
+        await self.store_uses.close()
         await self.backend.close()

@@ -117,6 +117,14 @@ class SqliteTill(TillBackend):
             lambda db: credentials.replace_password_hash(db, user_id, old=old, new=new)
         )
 
+    async def note_store_use(self, user_id: int, store_id: str, now: datetime) -> None:
+        prepared = self.statements.note_store_use
+        values = {"user_id": user_id, "store_id": store_id, "now": now}
+        await self._transaction(
+            lambda db: db.run_prepared(prepared, values),
+            patience=self.settings.store_use_note_timeout_seconds,
+        )
+
     async def sell(self, identity: TillIdentity, request: SellRequest) -> TillAnswer:
         return await self._write(
             identity, request.store_id, lambda db, caller: vouchers.sell(db, caller, request)
@@ -165,10 +173,15 @@ class SqliteTill(TillBackend):
         except LedgerError as error:
             return refusal(error)
 
-    async def _transaction(self, work: Callable[[SqliteStatements], T]) -> T:
+    async def _transaction(
+        self, work: Callable[[SqliteStatements], T], patience: float | None = None
+    ) -> T:
         """``work`` in a write transaction, committed (rolled back when it raises);
-        tried again from the loop while another writer holds SQLite's write lock."""
-        deadline = time.monotonic() + self.settings.sqlite_busy_timeout_seconds
+        tried again from the loop while another writer holds SQLite's write lock, for
+        ``patience`` seconds (``sqlite_busy_timeout_seconds`` unless given)."""
+        if patience is None:
+            patience = self.settings.sqlite_busy_timeout_seconds
+        deadline = time.monotonic() + patience
         pause = _FIRST_PAUSE
         while True:
             try:

@@ -7,12 +7,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, and_, bindparam, cast, func, select
+from sqlalchemy import (
+    BigInteger,
+    Insert,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import aliased
 
 from api.core.statements import Prepared
-from api.credentials.models import IntegrationUser
+from api.core.types import UTCDateTime
+from api.credentials.models import CredentialStoreUse, IntegrationUser
 from api.merchants.models import Account, Site
 from api.throttle.models import LookupFailure
 from api.vouchers.models import LedgerEntry, Voucher
@@ -140,6 +154,27 @@ STATEMENT = _statement(before=False)
 STATEMENT_BEFORE = _statement(before=True)
 
 
+# --- A credential's first use at a store (api.till.store_uses) ------------------------
+# Insert-if-absent, and only for a store ID of the credential's own account (the answer
+# said so already; this keeps the table true if the store was unmapped meanwhile).
+
+
+def note_store_use(dialect: Dialect) -> Insert:
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    store_of_the_account = exists().where(
+        IntegrationUser.id == bindparam("user_id"),
+        Site.account_id == IntegrationUser.account_id,
+        Site.store_id == bindparam("store_id"),
+    )
+    values = select(
+        bindparam("user_id", type_=Integer),
+        bindparam("store_id", type_=String),
+        bindparam("now", type_=UTCDateTime()),
+    ).where(store_of_the_account)
+    columns = ["integration_user_id", "store_id", "first_used_at"]
+    return insert(CredentialStoreUse).from_select(columns, values).on_conflict_do_nothing()
+
+
 @dataclass(frozen=True)
 class TillStatements:
     """Every till read, compiled for one database's driver."""
@@ -149,6 +184,7 @@ class TillStatements:
     caller_and_voucher: Prepared
     statement: Prepared
     statement_before: Prepared
+    note_store_use: Prepared
 
     @classmethod
     def for_dialect(cls, dialect: Dialect) -> TillStatements:
@@ -158,4 +194,5 @@ class TillStatements:
             caller_and_voucher=Prepared.compile(CALLER_AND_VOUCHER, dialect),
             statement=Prepared.compile(STATEMENT, dialect),
             statement_before=Prepared.compile(STATEMENT_BEFORE, dialect),
+            note_store_use=Prepared.compile(note_store_use(dialect), dialect),
         )

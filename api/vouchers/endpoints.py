@@ -39,7 +39,9 @@ async def check_balance(
     store_id: Annotated[StoreId, Query()],
     request: Request,
 ) -> Response:
-    return await answer(request, lambda backend, caller: backend.balance(caller, store_id, code))
+    return await answer(
+        request, store_id, lambda backend, caller: backend.balance(caller, store_id, code)
+    )
 
 
 @router.get(
@@ -67,7 +69,9 @@ async def statement(
     """The voucher's transactions, newest first, at most 100, with where each happened
     and the till's reference."""
     return await answer(
-        request, lambda backend, caller: backend.statement(caller, store_id, code, before)
+        request,
+        store_id,
+        lambda backend, caller: backend.statement(caller, store_id, code, before),
     )
 
 
@@ -79,7 +83,7 @@ async def statement(
     summary="Sell a voucher at the till",
 )
 async def sell(body: SellRequest, request: Request) -> Response:
-    return await answer(request, lambda backend, caller: backend.sell(caller, body))
+    return await answer(request, body.store_id, lambda backend, caller: backend.sell(caller, body))
 
 
 @router.post(
@@ -90,7 +94,9 @@ async def sell(body: SellRequest, request: Request) -> Response:
     summary="Redeem",
 )
 async def redeem(code: Code, body: RedeemRequest, request: Request) -> Response:
-    return await answer(request, lambda backend, caller: backend.redeem(caller, code, body))
+    return await answer(
+        request, body.store_id, lambda backend, caller: backend.redeem(caller, code, body)
+    )
 
 
 @router.post(
@@ -101,7 +107,9 @@ async def redeem(code: Code, body: RedeemRequest, request: Request) -> Response:
     summary="Top up (load)",
 )
 async def load(code: Code, body: LoadRequest, request: Request) -> Response:
-    return await answer(request, lambda backend, caller: backend.load(caller, code, body))
+    return await answer(
+        request, body.store_id, lambda backend, caller: backend.load(caller, code, body)
+    )
 
 
 @router.post(
@@ -112,4 +120,6 @@ async def load(code: Code, body: LoadRequest, request: Request) -> Response:
     summary="Reverse",
 )
 async def reverse(code: Code, body: ReverseRequest, request: Request) -> Response:
-    return await answer(request, lambda backend, caller: backend.reverse(caller, code, body))
+    return await answer(
+        request, body.store_id, lambda backend, caller: backend.reverse(caller, code, body)
+    )

@@ -37,6 +37,16 @@ class LedgerServer:
     app: FastAPI
     settings: Settings
 
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait until the till path has written the notes of the credentials' store
+        uses it owes (api.till.store_uses: they go after the answer), so that they
+        are in the database, and out of the way of a count of statements."""
+        deadline = time.monotonic() + timeout
+        while not self.app.state.till.store_uses.idle:
+            if time.monotonic() > deadline:
+                raise AssertionError("the ledger's store-use notes did not settle")
+            time.sleep(0.005)
+
 
 @contextmanager
 def serve_ledger(settings: Settings) -> Iterator[LedgerServer]:

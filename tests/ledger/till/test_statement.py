@@ -250,6 +250,7 @@ def test_a_statement_is_one_query_and_writes_nothing(
     for n in range(5):
         created(merchant.redeem(code, 10, reference=f"q-{n}"))
     read(statement(merchant, code))  # warm: the credential's first use may write
+    ledger.settle()  # ... after its answer (api.till.store_uses)
 
     seen: list[str] = []
 

@@ -25,6 +25,7 @@ class _Traced:
         self.seen: list[str] = []
 
     def __enter__(self) -> list[str]:
+        self.ledger.settle()  # the notes of first uses at a store, still under way
         self._block = self.ledger.app.state.till.backend.trace_statements(self.seen.append)
         self._block.__enter__()
         return self.seen
