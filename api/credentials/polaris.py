@@ -52,8 +52,10 @@ def active(session: Session, account_id: int) -> list[IntegrationUser]:
 
 
 def current(session: Session, account_id: int) -> IntegrationUser | None:
-    """The credential the account's tills use now (during a rotation: the old one)."""
-    return next((u for u in active(session, account_id) if u.replaces_id is None), None)
+    """The credential the account's tills use now: during a rotation the old one, and
+    once a till has called with the new one (which revokes the old), the new one."""
+    found = active(session, account_id)
+    return next((u for u in found if u.replaces_id is None), found[0] if found else None)
 
 
 def surplus(session: Session, account_id: int) -> list[IntegrationUser]:

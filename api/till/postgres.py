@@ -200,17 +200,19 @@ class PostgresTill(TillBackend):
         await self._write(lambda c: c.execute(_STORE_DIGEST, user_id, old, new))
 
     async def note_store_use(self, user_id: int, store_id: str, now: datetime) -> None:
-        prepared = self.statements.note_store_use
-        arguments = prepared.arguments({"user_id": user_id, "store_id": store_id, "now": now})
+        values = {"user_id": user_id, "store_id": store_id, "now": now}
+        prepared, retire = self.statements.note_store_use, self.statements.retire_replaced
+        arguments = prepared.arguments(values)
         patience = str(round(self.settings.store_use_note_timeout_seconds * 1000))
 
         async def note(connection: asyncpg.Connection) -> None:
-            # Four round trips, once per credential and store in a process: the time
+            # Five round trips, once per credential and store in a process: the time
             # limits hold for this transaction only (SET LOCAL), not the connection's
             # later till calls (a redeem waits for its voucher's row as long as it takes).
             async with connection.transaction():
                 await connection.execute(_NOTE_PATIENCE, patience)
                 await connection.execute(prepared.sql, *arguments)
+                await connection.execute(retire.sql, *retire.arguments(values))
 
         # Not _write: a failure here is nobody's answer (api.till.store_uses logs it).
         await self._on_connection(note)

@@ -118,10 +118,15 @@ class SqliteTill(TillBackend):
         )
 
     async def note_store_use(self, user_id: int, store_id: str, now: datetime) -> None:
-        prepared = self.statements.note_store_use
+        prepared, retire = self.statements.note_store_use, self.statements.retire_replaced
         values = {"user_id": user_id, "store_id": store_id, "now": now}
+
+        def note(db: SqliteStatements) -> None:
+            db.run_prepared(prepared, values)
+            db.run_prepared(retire, values)  # a rotation's old credential, once switched
+
         await self._transaction(
-            lambda db: db.run_prepared(prepared, values),
+            note,
             patience=self.settings.store_use_note_timeout_seconds,
         )
 

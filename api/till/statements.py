@@ -19,6 +19,7 @@ from sqlalchemy import (
     exists,
     func,
     select,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
@@ -175,6 +176,22 @@ def note_store_use(dialect: Dialect) -> Insert:
     return insert(CredentialStoreUse).from_select(columns, values).on_conflict_do_nothing()
 
 
+# A rotation's new credential seen at one of the account's stores: the credential it
+# replaces is revoked in the same transaction (the tills have switched; a rotation's
+# run closes its record afterwards, api/credentials/polaris.complete_rotation).
+_NEW = aliased(IntegrationUser)
+RETIRE_REPLACED = (
+    update(IntegrationUser)
+    .where(
+        IntegrationUser.revoked_at.is_(None),
+        IntegrationUser.id
+        == select(_NEW.replaces_id).where(_NEW.id == bindparam("user_id")).scalar_subquery(),
+        exists().where(CredentialStoreUse.integration_user_id == bindparam("user_id")),
+    )
+    .values(revoked_at=bindparam("now", type_=UTCDateTime()))
+)
+
+
 @dataclass(frozen=True)
 class TillStatements:
     """Every till read, compiled for one database's driver."""
@@ -185,6 +202,7 @@ class TillStatements:
     statement: Prepared
     statement_before: Prepared
     note_store_use: Prepared
+    retire_replaced: Prepared
 
     @classmethod
     def for_dialect(cls, dialect: Dialect) -> TillStatements:
@@ -195,4 +213,5 @@ class TillStatements:
             statement=Prepared.compile(STATEMENT, dialect),
             statement_before=Prepared.compile(STATEMENT_BEFORE, dialect),
             note_store_use=Prepared.compile(note_store_use(dialect), dialect),
+            retire_replaced=Prepared.compile(RETIRE_REPLACED, dialect),
         )

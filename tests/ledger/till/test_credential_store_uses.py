@@ -58,7 +58,9 @@ def traced(ledger: LedgerServer) -> Iterator[list[str]]:
 
 
 def notes_in(seen: list[str]) -> list[str]:
-    return [s for s in seen if NOTE in s]
+    """The inserts of notes among the statements (each note also asks, in the same
+    transaction, whether a rotation's old credential is to be revoked)."""
+    return [s for s in seen if s.lstrip().upper().startswith(f"INSERT INTO {NOTE.upper()}")]
 
 
 def test_the_first_call_at_each_store_is_noted_once(
