@@ -67,6 +67,11 @@ class OffboardResult(BaseModel):
         description="The offboarding this call made or continued (an unfinished one is "
         "continued); else the account's latest, if any."
     )
+    previous_flow_run_id: str | None = Field(
+        default=None,
+        description="The flow run a continued offboarding was noted with before this call "
+        "(if that run is still live, it sends the emails).",
+    )
 
 
 class EmailSent(BaseModel):

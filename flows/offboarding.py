@@ -17,6 +17,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from prefect import flow, get_client, get_run_logger, runtime
+from prefect.exceptions import ObjectNotFound
 
 from contract.offboardings import OffboardingOut
 from contract.onboardings import OnboardingOut
@@ -29,9 +30,16 @@ from flows.offboarding_checklist import NOTHING_TO_DO
 from flows.parameters import AccountId, ClearStoreIds, MerchantEmail, PolarisEmail, PolarisName
 from flows.settings import get_settings
 
+# States in which another flow run may still be doing an offboarding.
+LIVE_STATES = {"SCHEDULED", "PENDING", "RUNNING", "PAUSED", "CANCELLING"}
+
 
 class OffboardingRefused(Exception):
     """The offboarding cannot start; the message says why, naming what to give."""
+
+
+class OffboardingBusy(Exception):
+    """Another live run is doing this offboarding: it sends the emails, not this one."""
 
 
 @flow(name=OFFBOARDING_FLOW, log_prints=False, persist_result=False, validate_parameters=True)
@@ -69,6 +77,12 @@ def polaris_offboarding(
             ),
         )
         return {"account_id": account_id, "outcome": NOTHING_TO_DO}
+
+    previous = result.previous_flow_run_id
+    if previous and previous != run_id and _is_live(previous):
+        raise OffboardingBusy(
+            f"{merchant} is being offboarded by flow run {previous}; follow that run instead."
+        )
 
     def tick(record: OffboardingOut, settled: bool, status: str = "offboarding") -> None:
         markdown = checklist.render(
@@ -142,6 +156,21 @@ def _polaris_contact(
     if latest is not None and latest.polaris_email == to:
         return to, latest.polaris_name
     return to, "Polaris team"
+
+
+def _is_live(flow_run_id: str) -> bool:
+    """Whether that run may still be going. Only "no such run" says no: a run we cannot
+    see (the Prefect API failing) may well be alive, so that error propagates."""
+    try:
+        run_id = UUID(flow_run_id)
+    except ValueError:  # not a Prefect run's ID at all
+        return False
+    try:
+        with get_client(sync_client=True) as client:
+            run = client.read_flow_run(run_id)
+    except ObjectNotFound:
+        return False
+    return run.state is not None and run.state.type.value in LIVE_STATES
 
 
 def _name_run(run_id: str, merchant: str) -> None:

@@ -42,6 +42,7 @@ def offboard(account_id: RowIdPath, body: OffboardRequest, session: WriteSession
         changed=done.changed,
         credentials_revoked=[RevokedCredential(**c) for c in done.credentials_revoked],
         store_ids_cleared=[ClearedStoreId(**s) for s in done.store_ids_cleared],
+        previous_flow_run_id=done.previous_flow_run_id,
         offboarding=None
         if done.offboarding is None
         else OffboardingOut.model_validate(done.offboarding),

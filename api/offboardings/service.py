@@ -38,6 +38,9 @@ class Offboarded:
     offboarding: Offboarding | None
     credentials_revoked: list[dict[str, Any]] = field(default_factory=list)
     store_ids_cleared: list[dict[str, Any]] = field(default_factory=list)
+    # The run an unfinished offboarding was noted with before this call: if it is still
+    # live, the caller leaves the emails to it.
+    previous_flow_run_id: str | None = None
 
     @property
     def changed(self) -> bool:
@@ -81,6 +84,7 @@ def offboard(
     else:
         return Offboarded(latest)
 
+    previous_run = record.flow_run_id
     now = utcnow()
     revoked = [{"id": u.id, "username": u.username, "label": u.label} for u in credentials]
     for user in credentials:
@@ -96,7 +100,7 @@ def offboard(
     record.updated_at = now
     _rewind_failed(onboardings, {u.id for u in credentials}, cleared=bool(cleared))
     session.flush()
-    return Offboarded(record, revoked, cleared)
+    return Offboarded(record, revoked, cleared, previous_run)
 
 
 def _rewind_failed(onboardings: list[Onboarding], revoked: set[int], *, cleared: bool) -> None:

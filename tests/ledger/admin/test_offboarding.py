@@ -80,6 +80,7 @@ def test_a_second_offboard_changes_nothing_and_continues_the_same_record(
     assert again["credentials_revoked"] == [] and again["store_ids_cleared"] == []
     record = again["offboarding"]
     assert record["id"] == first["offboarding"]["id"] and record["flow_run_id"] == "run-2"
+    assert first["previous_flow_run_id"] is None and again["previous_flow_run_id"] == "run-1"
     assert record["revoked_credentials"] == first["offboarding"]["revoked_credentials"]
     assert record["cleared_store_ids"] == first["offboarding"]["cleared_store_ids"]
     assert ok(admin.get(f"/admin/integration-users/{m['polaris']['id']}"))["revoked_at"] == (

@@ -7,9 +7,14 @@ first run dies after revoking; running it again changes and sends nothing."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
+from prefect import get_client
+from prefect.client.schemas.objects import FlowRun
+from prefect.deployments import run_deployment
 
 from harness.ledger_process import LedgerService
 from harness.prefect_env import (
@@ -111,3 +116,53 @@ def test_offboarding_revokes_clears_and_tells_each_once_even_after_a_crash(
         f"polaris-offboarding-{account['id']}"
     )
     assert till_status(ledger, account["username"], account["password"]) == 401
+
+
+def test_a_run_started_while_another_is_live_leaves_the_emails_to_it(
+    flows_runner: FlowRunner,
+    ledger_service: LedgerService,
+    ledger_admin: httpx.Client,
+    shared_smtp: SmtpServer,
+    polaris: dict[str, str],
+) -> None:
+    admin = ledger_admin
+    account = admin.post("/admin/accounts", json={"name": "Busy Arms"}).json()["id"]
+    user = admin.post(
+        f"/admin/accounts/{account}/integration-users",
+        json={"label": "Polaris", "purpose": "polaris"},
+    ).json()
+    # Another offboarding run, live (scheduled for tomorrow), has revoked and not yet
+    # emailed: the ledger's record is noted with it.
+    live = run_deployment(
+        OFFBOARDING,
+        parameters={"account_id": account, "merchant_email": "x@busy.example"},
+        scheduled_time=datetime.now(UTC) + timedelta(days=1),
+        timeout=0,
+    )
+    assert isinstance(live, FlowRun)
+    noted = admin.post(
+        f"/admin/accounts/{account}/polaris/offboard",
+        json={"clear_store_ids": True, "flow_run_id": str(live.id)},
+    )
+    assert noted.status_code == 200, noted.text
+    assert till_status(ledger_service, user["username"], user["password"]) == 401
+
+    merchant_email = f"owner-{uuid.uuid4().hex[:8]}@busy.example"
+    parameters = {
+        "account_id": account,
+        "merchant_email": merchant_email,
+        "polaris_email": polaris["email"],
+    }
+    with pytest.raises(AssertionError, match=f"being offboarded by flow run {live.id}"):
+        wait_for_state(start_onboarding(parameters, OFFBOARDING), "COMPLETED")
+    assert shared_smtp.messages_to(polaris["email"]) == []
+    assert shared_smtp.messages_to(merchant_email) == []
+
+    # That run gone, the next run finishes the offboarding: each email once.
+    with get_client(sync_client=True) as client:
+        client.delete_flow_run(live.id)
+    wait_for_state(start_onboarding(parameters, OFFBOARDING), "COMPLETED")
+    assert len(shared_smtp.messages_to(polaris["email"])) == 1
+    assert len(shared_smtp.messages_to(merchant_email)) == 1
+    (to_polaris,) = shared_smtp.messages_to(polaris["email"])
+    assert "Hello Polaris team" in to_polaris.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
