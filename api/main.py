@@ -18,6 +18,7 @@ from api.core.deps import AdminDep
 from api.core.logging import install_masking
 from api.credentials.endpoints import router as credentials_router
 from api.merchants.endpoints import router as merchants_router
+from api.offboardings.endpoints import router as offboardings_router
 from api.onboardings.endpoints import router as onboardings_router
 from api.reversals.endpoints import router as reversals_router
 from api.store_id_links.endpoints import admin_router as store_id_links_admin_router
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(credentials_router)
     app.include_router(vouchers_admin_router)
     app.include_router(onboardings_router)
+    app.include_router(offboardings_router)
     app.include_router(store_id_links_admin_router)
     app.include_router(store_id_page_router)
 

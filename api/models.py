@@ -4,6 +4,7 @@ from api.core.db import Base
 from api.credentials.models import CredentialStoreUse, IntegrationUser
 from api.idempotency.models import IdempotencyRecord
 from api.merchants.models import Account, Product, Site
+from api.offboardings.models import Offboarding
 from api.onboardings.models import Onboarding
 from api.store_id_links.models import StoreIdLink
 from api.throttle.models import LookupFailure
@@ -17,6 +18,7 @@ __all__ = [
     "IntegrationUser",
     "LedgerEntry",
     "LookupFailure",
+    "Offboarding",
     "Onboarding",
     "Product",
     "Site",

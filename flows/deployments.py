@@ -26,6 +26,9 @@ from typing import Any
 ONBOARDING_FLOW = "polaris-onboarding"
 ONBOARDING_DEPLOYMENT_NAME = "polaris-onboarding"
 ONBOARDING_DEPLOYMENT = f"{ONBOARDING_FLOW}/{ONBOARDING_DEPLOYMENT_NAME}"
+OFFBOARDING_FLOW = "polaris-offboarding"
+OFFBOARDING_DEPLOYMENT_NAME = "polaris-offboarding"
+OFFBOARDING_DEPLOYMENT = f"{OFFBOARDING_FLOW}/{OFFBOARDING_DEPLOYMENT_NAME}"
 REMINDERS_FLOW = "polaris-store-id-reminders"
 REMINDERS_DEPLOYMENT_NAME = "store-id-reminders"
 ROTATION_FLOW = "polaris-credential-rotation"
@@ -73,6 +76,14 @@ DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
         entrypoint="flows/onboarding.py:polaris_onboarding",
         description="Onboard a merchant onto Polaris EPOS tills, end to end.",
         tags=("onboarding", "polaris"),
+    ),
+    DeploymentSpec(
+        name=OFFBOARDING_DEPLOYMENT_NAME,
+        flow_name=OFFBOARDING_FLOW,
+        entrypoint="flows/offboarding.py:polaris_offboarding",
+        description="Take a merchant off Polaris EPOS tills: revoke its Polaris credentials, "
+        "clear or keep its store IDs, confirm to Polaris and the merchant.",
+        tags=("offboarding", "polaris"),
     ),
     DeploymentSpec(
         name=REMINDERS_DEPLOYMENT_NAME,

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import httpx
 
 from contract.credentials import CredentialStoreUseOut
+from contract.offboardings import EmailRecipient, OffboardingOut, OffboardResult
 from contract.onboardings import IssuedOnboardingCredential, OnboardingOut
 from contract.store_id_links import IssuedStoreIdLink, StoreIdLinkOut
 from flows.settings import OnboardingSettings
@@ -174,6 +175,24 @@ class LedgerAdmin:
     def record(self, onboarding_id: int, stage: str, **details: Any) -> OnboardingOut:
         path = f"/admin/onboardings/{onboarding_id}/stages/{stage}"
         return OnboardingOut.model_validate(self._call("POST", path, json=details))
+
+    # Offboardings (contract.offboardings).
+
+    def offboard(
+        self, account_id: int, *, clear_store_ids: bool, flow_run_id: str | None
+    ) -> OffboardResult:
+        """Revoke the account's Polaris credentials (and clear its store IDs, if asked)
+        in one transaction; safe to repeat (an unfinished offboarding is continued)."""
+        body = {"clear_store_ids": clear_store_ids, "flow_run_id": flow_run_id}
+        path = f"/admin/accounts/{account_id}/polaris/offboard"
+        return OffboardResult.model_validate(self._call("POST", path, json=body))
+
+    def offboarding_emailed(
+        self, offboarding_id: int, recipient: EmailRecipient, message_id: str | None
+    ) -> OffboardingOut:
+        path = f"/admin/offboardings/{offboarding_id}/emails/{recipient}"
+        body = {"message_id": message_id}
+        return OffboardingOut.model_validate(self._call("POST", path, json=body))
 
     # Store-ID links (contract.store_id_links). The link's URL opens the store-ID page:
     # it goes into the email to Polaris and nowhere else (no log, no task result).

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import EmailStr, Field, StringConstraints
 
+from contract.fields import NO_NUL
 from contract.merchants import SiteCreate
 from contract.onboardings import PolarisContact
 
@@ -22,4 +23,34 @@ SitesToAdd = Annotated[
     Field(description="Sites to add before onboarding (idempotent by reference)."),
 ]
 
-__all__ = ["AccountId", "PolarisContact", "ProductId", "SiteCreate", "SitesToAdd"]
+# Offboarding. Accounts hold no email address: the merchant's is given; the Polaris
+# contact is the latest onboarding's unless given.
+MerchantEmail = Annotated[
+    EmailStr, Field(description="Where the merchant's confirmation of the offboarding goes.")
+]
+ClearStoreIds = Annotated[
+    bool, Field(description="Clear the sites' Polaris store IDs (false: the sites keep them).")
+]
+PolarisEmail = Annotated[
+    EmailStr | None,
+    Field(description="Polaris's contact for the confirmation (default: the latest onboarding's)."),
+]
+_Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)
+]
+PolarisName = Annotated[
+    _Name | None,
+    Field(description="The Polaris contact's name (default: the latest onboarding's)."),
+]
+
+__all__ = [
+    "AccountId",
+    "ClearStoreIds",
+    "MerchantEmail",
+    "PolarisContact",
+    "PolarisEmail",
+    "PolarisName",
+    "ProductId",
+    "SiteCreate",
+    "SitesToAdd",
+]

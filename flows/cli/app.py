@@ -7,6 +7,7 @@ from a terminal. Each command answers in lines for a person, or in JSON with --j
     onboarding store-ids RUN --store "The Crown=PLR-100" --store "12=PLR-200"
     onboarding status --account 7          (its onboardings and Polaris credentials)
     onboarding rotate --account 7 [--revoke-old-now]
+    onboarding offboard --account 7 --merchant-email owner@crown.example [--keep-store-ids]
 
 The Prefect server is PREFECT_API_URL's (default: the local one `scripts/up` runs);
 the ledger is ONBOARDING_LEDGER_URL's, as for the flows.
@@ -25,6 +26,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from flows.cli import render
 from flows.cli.errors import CliError
+from flows.cli.offboarding import OffboardRequest, follow, start_offboarding
 from flows.cli.prefect_api import (
     DEFAULT_API_URL,
     find_run,
@@ -41,7 +43,7 @@ from flows.cli.store_id_link import read_link
 from flows.ledger import LedgerError
 
 app = typer.Typer(
-    help="Polaris onboardings: start one, follow it, and enter Polaris's store IDs.",
+    help="Polaris onboardings: start one, follow it, enter Polaris's store IDs; offboard.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -211,3 +213,45 @@ def rotate(
             return
         started = start_rotation(account)
     render.emit_json(started) if as_json else render.rotation_started(started)
+
+
+@app.command()
+def offboard(
+    account: Annotated[int, typer.Option(help="The merchant's account ID in the ledger.")],
+    merchant_email: Annotated[
+        str, typer.Option(help="Where the merchant's confirmation is emailed.")
+    ],
+    keep_store_ids: Annotated[
+        bool,
+        typer.Option("--keep-store-ids", help="Keep the sites' store IDs (default: clear them)."),
+    ] = False,
+    polaris_email: Annotated[
+        str | None,
+        typer.Option(help="Polaris's contact for its confirmation (default: the onboarding's)."),
+    ] = None,
+    polaris_name: Annotated[
+        str | None, typer.Option(help="That contact's name (default: the onboarding's).")
+    ] = None,
+    wait: Annotated[
+        float, typer.Option(min=0, help="Seconds to follow the run before answering.")
+    ] = 300,
+    as_json: JsonFlag = False,
+) -> None:
+    """Take a merchant off Polaris: revoke its Polaris credentials, clear (or keep) its
+    store IDs and email Polaris and the merchant. Safe to run again: a finished one
+    changes nothing."""
+    request = OffboardRequest(account, merchant_email, keep_store_ids, polaris_email, polaris_name)
+    with _answering(as_json):
+        started = start_offboarding(request)
+        if not as_json:
+            render.offboarding_started(started)
+        outcome = follow(started, wait)
+        if outcome.state_type in {"FAILED", "CRASHED", "CANCELLED"}:
+            raise CliError(
+                f"The offboarding run {outcome.id} ended {outcome.state}: {outcome.message}. "
+                f"See {outcome.url}"
+            )
+    if as_json:
+        render.emit_json(outcome)
+    else:
+        render.offboarding_outcome(outcome, wait)

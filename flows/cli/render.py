@@ -11,6 +11,7 @@ from uuid import UUID
 import typer
 
 from flows.cli.errors import CliError
+from flows.cli.offboarding import OffboardingRun
 from flows.cli.prefect_api import short_id
 from flows.cli.rotating import AccountCredentials, OldRevoked, RotationStarted
 from flows.cli.runs import RunView, Stage
@@ -166,3 +167,27 @@ def account_credentials(answer: AccountCredentials) -> None:
                 f"    {u['id']}  {u['username']}  created {u['created_at'][:10]}  "
                 f"(revoke: POST /admin/integration-users/{u['id']}/revoke)"
             )
+
+
+def offboarding_started(answer: OffboardingRun) -> None:
+    keep = not answer.parameters.get("clear_store_ids", True)
+    typer.echo(
+        f"Started offboarding {answer.merchant} (account {answer.parameters['account_id']}), "
+        + ("keeping" if keep else "clearing")
+        + " its store IDs."
+    )
+    typer.echo(f"  Run:        {answer.id}")
+    typer.echo(f"  Prefect UI: {answer.url}")
+
+
+def offboarding_outcome(answer: OffboardingRun, waited: float) -> None:
+    if answer.state_type is None or answer.state_type in {"SCHEDULED", "PENDING", "RUNNING"}:
+        typer.echo(
+            f"Still {(answer.state or 'scheduled').lower()} after {waited:g} s; "
+            f"follow it in the Prefect UI: {answer.url}"
+        )
+        return
+    if answer.checklist:
+        for line in answer.checklist.splitlines():
+            typer.echo(f"  {line}".rstrip())
+    typer.echo(f"Run {answer.state}" + (f": {answer.message}" if answer.message else ""))

@@ -107,7 +107,7 @@ def _problem(option: str, error: ErrorDetails, site_numbers: list[int]) -> str:
 
 def start_onboarding(request: StartRequest) -> Started:
     parameters = flow_parameters(request)
-    merchant = _merchant_name(parameters["account_id"])
+    merchant = merchant_name(parameters["account_id"])
     with prefect_errors():
         try:
             run = run_deployment(ONBOARDING_DEPLOYMENT, parameters=parameters, timeout=0)
@@ -127,7 +127,7 @@ def start_onboarding(request: StartRequest) -> Started:
     )
 
 
-def _merchant_name(account_id: int) -> str:
+def merchant_name(account_id: int) -> str:
     """The account's name; also the check that the ledger knows the account, so a
     typo fails here rather than as a failed run."""
     settings = get_settings()

@@ -20,6 +20,8 @@ ADMIN_CALLS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("PUT", "/admin/accounts/1/store-ids", {"assignments": [{"site_id": 1, "store_id": "S1"}]}),
     ("POST", "/admin/accounts/1/integration-users", {"label": "Polaris"}),
     ("POST", "/admin/integration-users/1/revoke", None),
+    ("POST", "/admin/accounts/1/polaris/offboard", {"clear_store_ids": True}),
+    ("GET", "/admin/offboardings/1", None),
     ("GET", "/admin/vouchers/6301190000000000000/ledger", None),
     ("GET", "/admin/reconciliation", None),
 ]
