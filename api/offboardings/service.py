@@ -111,6 +111,7 @@ def _rewind_failed(onboardings: list[Onboarding], revoked: set[int], *, cleared:
         if onboarding.api_user_id in revoked:
             onboarding.email_sent_at = onboarding.text_sent_at = None
             onboarding.email_message_id = None
+            onboarding.uses_existing_credential = False  # what it relied on is gone
         if cleared:
             onboarding.store_ids_saved_at = None
         onboarding.updated_at = utcnow()

@@ -145,7 +145,16 @@ def issue_credential(
     before both the email and the text went out, the next attempt calls this again.
     """
     onboarding = get(session, onboarding_id, lock=True)
-    if onboarding.credentials_delivered or onboarding.uses_existing_credential:
+    if onboarding.uses_existing_credential and onboarding.api_user_id is not None:
+        if credentials.get(session, onboarding.api_user_id).is_active:
+            raise Conflict(
+                "credentials_already_delivered",
+                f"Onboarding {onboarding_id} goes under the account's live credential "
+                f"(integration user {onboarding.api_user_id}); nothing to issue.",
+            )
+        # The credential it relied on was revoked (an offboarding): it delivers its own.
+        onboarding.uses_existing_credential = False
+    if onboarding.credentials_delivered:
         raise Conflict(
             "credentials_already_delivered",
             f"Onboarding {onboarding_id} already delivered its credential; nothing to reissue.",
