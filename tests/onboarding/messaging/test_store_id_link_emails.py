@@ -135,7 +135,8 @@ def test_the_checklist_says_whether_polaris_used_the_link() -> None:
 def _onboarding() -> OnboardingOut:
     return OnboardingOut.model_validate(
         {
-            "id": 7, "account_id": 1, "product_id": 1, "polaris_name": "Pat",
+            "id": 7, "account_id": 1, "kind": "onboarding", "replaces_api_user_id": None,
+            "uses_existing_credential": False, "product_id": 1, "polaris_name": "Pat",
             "polaris_email": "pat@polaris.example", "polaris_mobile": "+447700900123",
             "site_ids": [101], "flow_run_id": "0b9c1e9e-8f6e-4d7a-9a0e-111111111111",
             "api_user_id": 3, "status": "awaiting_store_ids", "credentials_delivered": True,

@@ -68,5 +68,5 @@ def test_the_served_deployments_are_the_specs(flows_runner: FlowRunner) -> None:
             ]
             assert schedules == [(s.cron, s.timezone) for s in spec.schedules], spec.name
             assert all(s.active for s in served.schedules)
-    reminders = [spec for spec in DEPLOYMENTS if spec.schedules]
+    reminders = [spec for spec in DEPLOYMENTS if spec.name == REMINDERS_DEPLOYMENT_NAME]
     assert [s.schedules[0].timezone for s in reminders] == ["Europe/London"]
