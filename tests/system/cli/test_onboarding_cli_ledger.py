@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Iterator
 
 import pytest
@@ -39,3 +41,32 @@ def test_start_refuses_an_account_the_ledger_does_not_have(
     result = onboarding("start", "--account", "999999", *POLARIS)
     assert result.exit_code == 1, result.output
     assert f"The ledger at {pointed_at_the_ledger.url} has no account 999999." in result.stderr
+
+
+def test_status_of_an_account_lists_its_polaris_credentials_and_the_surplus(
+    pointed_at_the_ledger: LedgerService,
+) -> None:
+    ledger = pointed_at_the_ledger
+    with ledger.admin() as admin:
+        account = admin.post("/admin/accounts", json={"name": "Surplus Inns"}).json()["id"]
+        users = f"/admin/accounts/{account}/integration-users"
+        old = admin.post(users, json={"purpose": "polaris", "label": "Polaris"}).json()
+        # As migration 0010 leaves an account that had two before the rule.
+        with sqlite3.connect(ledger.sqlite_path()) as database:
+            database.execute(
+                "UPDATE integration_users SET surplus_at = created_at WHERE id = ?",
+                (old["id"],),
+            )
+        kept = admin.post(users, json={"purpose": "polaris", "label": "Polaris"}).json()
+        assert kept["id"] != old["id"]
+
+    result = onboarding("status", "--account", str(account))
+    assert result.exit_code == 0, result.output
+    active, surplus = result.output.split("More active Polaris credentials")
+    assert f"{kept['id']}  {kept['username']}" in active and old["username"] not in active
+    assert f"{old['id']}  {old['username']}" in surplus
+    assert f"POST /admin/integration-users/{old['id']}/revoke" in surplus
+
+    as_json = json.loads(onboarding("status", "--account", str(account), "--json").output)
+    assert [u["id"] for u in as_json["active"]] == [kept["id"]]
+    assert [u["id"] for u in as_json["surplus"]] == [old["id"]]
