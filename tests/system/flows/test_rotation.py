@@ -6,7 +6,9 @@ revokes the old one at once through the run's form."""
 
 from __future__ import annotations
 
+import json
 import time
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 from uuid import UUID
@@ -14,6 +16,8 @@ from uuid import UUID
 import httpx
 from prefect import get_client
 
+from contract.onboardings import OnboardingOut
+from flows.rotation_stages import reason_to_revoke
 from harness.ledger_process import LedgerService
 from harness.prefect_env import (
     FlowRunner,
@@ -24,6 +28,7 @@ from harness.prefect_env import (
 )
 from harness.prefect_workers import flow_run_processes
 from harness.smtp import SmtpServer
+from harness.system_fixtures import OnboardingCli
 from harness.twilio_standin import TwilioStandin
 from tests.system.flows.polaris_side import open_file, password_from_text, zip_attachment
 
@@ -163,3 +168,37 @@ def test_the_account_manager_revokes_the_old_credential_at_once(
     record = _rotation_record(admin, account)
     assert record["status"] == "rotated"
     assert "the account manager asked for it" in artifact_data(f"rotation-{record['id']}-checklist")
+
+
+def test_rotating_from_the_command_line(
+    flows_runner: FlowRunner,
+    ledger_service: LedgerService,
+    ledger_admin: httpx.Client,
+    shared_smtp: SmtpServer,
+    shared_twilio: TwilioStandin,
+    onboarding_cli: OnboardingCli,
+    polaris: dict[str, str],
+) -> None:
+    admin, ledger = ledger_admin, ledger_service
+    account, store_id, old = _onboarded(admin, polaris, shared_smtp, shared_twilio)
+
+    started = onboarding_cli("rotate", "--account", str(account), "--json")
+    assert started.exit_code == 0, started.output
+    run_id = UUID(json.loads(started.output)["id"])
+    wait_for_state(run_id, "PAUSED")
+
+    # The grace period decides when nobody else does (its end, here, passed in).
+    rotation = OnboardingOut.model_validate(_rotation_record(admin, account))
+    assert reason_to_revoke(rotation, datetime.now(UTC) + timedelta(days=1)) is None
+    ended = reason_to_revoke(rotation, datetime.now(UTC) - timedelta(seconds=1))
+    assert ended == "the grace period of 14 days ended"
+
+    revoked = onboarding_cli("rotate", "--account", str(account), "--revoke-old-now")
+    assert revoked.exit_code == 0, revoked.output
+    assert f"Asked rotation run {run_id} to revoke the old credential now." in revoked.output
+    wait_for_state(run_id, "COMPLETED", timeout=120)
+    assert _till_status(ledger, old, store_id) == 401
+
+    again = onboarding_cli("rotate", "--account", str(account), "--revoke-old-now")
+    assert again.exit_code == 1
+    assert f"Account {account} has no rotation waiting for Polaris's tills." in again.stderr
