@@ -151,8 +151,13 @@ def account_credentials(answer: AccountCredentials) -> None:
             f"    {o['id']}  {o['kind']:<10} {o['status']:<20} run {o['flow_run_id'] or '-'}"
         )
     typer.echo("  Active Polaris credentials:")
+    active_ids = {u["id"] for u in answer.active}
     for u in answer.active:
-        role = f" (replacing {u['replaces_id']} during a rotation)" if u["replaces_id"] else ""
+        role = ""
+        if u["replaces_id"] in active_ids:
+            role = f" (replacing {u['replaces_id']} during a rotation)"
+        elif u["replaces_id"]:
+            role = f" (its tills switched; {u['replaces_id']} is revoked)"
         typer.echo(f"    {u['id']}  {u['username']}  created {u['created_at'][:10]}{role}")
     if not answer.active:
         typer.echo("    none")
