@@ -10,9 +10,12 @@ from api.core.deps import AdminDep, ContextDep, ReadSession, WriteSession
 from api.core.schemas import MAX_ROW_ID, RowIdPath, problem_responses
 from api.onboardings import service
 from api.onboardings.schemas import (
+    STATUSES,
     IssuedOnboardingCredential,
     OnboardingClaim,
     OnboardingCreate,
+    OnboardingEnding,
+    OnboardingEndingRecorded,
     OnboardingOut,
     Stage,
     StageRecord,
@@ -45,11 +48,20 @@ def start_onboarding(
 def list_onboardings(
     session: ReadSession,
     account_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
-    status: Annotated[
-        str | None, Query(pattern="^(in_progress|awaiting_store_ids|verifying|verified|failed)$")
+    status: Annotated[str | None, Query(pattern=f"^({'|'.join(STATUSES)})$")] = None,
+    flow_run_id: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=64,
+            pattern=r"^[^\x00]*$",
+            description="The onboarding this flow run drives (its current claim).",
+        ),
     ] = None,
 ) -> list[OnboardingOut]:
-    found = service.list_onboardings(session, account_id=account_id, status=status)
+    found = service.list_onboardings(
+        session, account_id=account_id, status=status, flow_run_id=flow_run_id
+    )
     return [OnboardingOut.model_validate(o) for o in found]
 
 
@@ -93,3 +105,18 @@ def record_stage(
     onboarding = service.record(session, onboarding_id, stage, body)
     session.commit()
     return OnboardingOut.model_validate(onboarding)
+
+
+@router.post(
+    "/{onboarding_id}/ending",
+    response_model=OnboardingEndingRecorded,
+    summary="Record how a flow run of the onboarding ended (once per run)",
+)
+def record_ending(
+    onboarding_id: RowIdPath, body: OnboardingEnding, session: WriteSession
+) -> OnboardingEndingRecorded:
+    onboarding, outcome = service.record_ending(session, onboarding_id, body)
+    session.commit()
+    return OnboardingEndingRecorded(
+        outcome=outcome, onboarding=OnboardingOut.model_validate(onboarding)
+    )
