@@ -13,7 +13,11 @@ from typing import Any, TypeVar
 
 import httpx
 
-from contract.onboardings import IssuedOnboardingCredential, OnboardingOut
+from contract.onboardings import (
+    IssuedOnboardingCredential,
+    OnboardingEndingRecorded,
+    OnboardingOut,
+)
 from contract.store_id_links import IssuedStoreIdLink, StoreIdLinkOut
 from flows.settings import OnboardingSettings
 
@@ -128,8 +132,11 @@ class LedgerAdmin:
             self._call("GET", f"/admin/onboardings/{onboarding_id}")
         )
 
-    def onboardings(self, status: str | None = None) -> list[OnboardingOut]:
-        params = {"status": status} if status else None
+    def onboardings(
+        self, status: str | None = None, flow_run_id: str | None = None
+    ) -> list[OnboardingOut]:
+        given = {"status": status, "flow_run_id": flow_run_id}
+        params = {name: value for name, value in given.items() if value} or None
         found = self._call("GET", "/admin/onboardings", params=params)
         return [OnboardingOut.model_validate(o) for o in found]
 
@@ -141,6 +148,14 @@ class LedgerAdmin:
     def issue_credential(self, onboarding_id: int) -> IssuedOnboardingCredential:
         path = f"/admin/onboardings/{onboarding_id}/credential"
         return IssuedOnboardingCredential.model_validate(self._call("POST", path))
+
+    def record_ending(
+        self, onboarding_id: int, flow_run_id: str, ended_as: str, reason: str
+    ) -> OnboardingEndingRecorded:
+        """Record how ``flow_run_id`` ended; safe to repeat (the first record stands)."""
+        body = {"flow_run_id": flow_run_id, "ended_as": ended_as, "reason": reason}
+        path = f"/admin/onboardings/{onboarding_id}/ending"
+        return OnboardingEndingRecorded.model_validate(self._call("POST", path, json=body))
 
     def record(self, onboarding_id: int, stage: str, **details: Any) -> OnboardingOut:
         path = f"/admin/onboardings/{onboarding_id}/stages/{stage}"
