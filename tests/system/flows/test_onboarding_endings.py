@@ -10,6 +10,7 @@ pause-expiration loop runs): test_onboarding_expired_wait.py."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -24,6 +25,7 @@ from harness.prefect_env import (
 )
 from harness.smtp import SmtpServer
 from harness.system import NOTIFY_EMAIL
+from harness.system_fixtures import OnboardingCli
 from harness.twilio_standin import TwilioStandin
 from tests.system.flows.endings_support import (
     ending_notices,
@@ -118,6 +120,7 @@ def test_cancelled_while_waiting_is_recorded_and_told_once(
     ledger_admin: httpx.Client,
     shared_smtp: SmtpServer,
     polaris: dict[str, str],
+    onboarding_cli: OnboardingCli,
 ) -> None:
     admin = ledger_admin
     merchant = f"Ouse Inns {uuid.uuid4().hex[:6]}"
@@ -158,3 +161,12 @@ def test_cancelled_while_waiting_is_recorded_and_told_once(
     page = httpx.get(link, timeout=30)
     assert page.status_code == 410
     assert "no longer waiting for store IDs" in page.text and "cancelled" in page.text
+
+    # `onboarding status RUN` says so, and how to start it again.
+    shown = onboarding_cli("status", str(run_id))
+    assert shown.exit_code == 0, shown.output
+    assert f"Onboarding: {onboarding['id']}, cancelled at " in shown.stdout
+    assert f"uv run onboarding start --account {account_id} " in shown.stdout
+    as_json = json.loads(onboarding_cli("status", str(run_id), "--json").stdout)
+    assert as_json["onboarding"]["ended_as"] == "cancelled"
+    assert as_json["onboarding"]["restart"].startswith("uv run onboarding start")
