@@ -17,6 +17,23 @@ E164 = Annotated[
 Stage = Literal[
     "sites_added", "email_sent", "text_sent", "store_ids_saved", "verified", "failed", "reminded"
 ]
+# How a flow run of an onboarding ended badly; each is also the onboarding's status
+# until it is started again: failed (an error in the run), crashed (its process died),
+# cancelled (from the UI or the API), expired (the store-ID wait timed out).
+Ending = Literal["failed", "crashed", "cancelled", "expired"]
+ENDINGS: tuple[str, ...] = ("failed", "crashed", "cancelled", "expired")
+STATUSES: tuple[str, ...] = (
+    "in_progress",
+    "awaiting_store_ids",
+    "verifying",
+    "verified",
+    *ENDINGS,
+    # A rotation's (kind "rotation"): delivered and waiting for the tills, then done.
+    "awaiting_first_use",
+    "rotated",
+)
+# The outcome of recording an ending: only "recorded" is new (and so worth an email).
+EndingOutcome = Literal["recorded", "already_recorded", "not_current_run", "already_verified"]
 
 
 class PolarisContact(BaseModel):
@@ -61,6 +78,17 @@ class StageRecord(BaseModel):
     )
 
 
+class OnboardingEnding(BaseModel):
+    flow_run_id: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=NO_NUL,
+        description="The flow run that ended; recorded only if it still drives the onboarding.",
+    )
+    ended_as: Ending
+    reason: str = Field(min_length=1, max_length=4000, pattern=NO_NUL)
+
+
 class OnboardingOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -86,10 +114,29 @@ class OnboardingOut(BaseModel):
     verified_at: datetime | None
     failed_at: datetime | None
     failure_reason: str | None
+    ended_as: str | None = Field(
+        default=None, description="How the last run ended badly, if it did; cleared by a new run."
+    )
+    ended_flow_run_id: str | None = None
     last_reminder_at: datetime | None
     waiting_since: datetime | None
     created_at: datetime
     updated_at: datetime
+
+
+class OnboardingEndingRecorded(BaseModel):
+    outcome: EndingOutcome = Field(
+        description=(
+            "recorded: new (tell people); already_recorded: this run's ending was recorded "
+            "before (the first is kept); not_current_run: another run drives the onboarding "
+            "now, or none ever did; already_verified: the onboarding is done."
+        )
+    )
+    onboarding: OnboardingOut
+
+    @property
+    def recorded(self) -> bool:
+        return self.outcome == "recorded"
 
 
 class IssuedOnboardingCredential(BaseModel):

@@ -7,7 +7,7 @@
 
 so the two cannot drift (``tests/system/flows/test_deployments.py`` checks that the
 committed prefect.yaml is the generated one, and that the served deployments on a
-Prefect server are these). prefect.yaml is generated rather than read because it
+Prefect server are these, with their triggers' automations). prefect.yaml is generated rather than read because it
 carries what only a work pool needs (the pool's name), while these specs stay plain
 data that the `onboarding` command can import without importing the flows (and their
 stages, spreadsheet and Twilio libraries) on every call.
@@ -36,6 +36,8 @@ ROTATION_DEPLOYMENT_NAME = "polaris-credential-rotation"
 ROTATION_DEPLOYMENT = f"{ROTATION_FLOW}/{ROTATION_DEPLOYMENT_NAME}"
 ROTATION_WATCH_FLOW = "polaris-rotation-watch"
 ROTATION_WATCH_DEPLOYMENT_NAME = "rotation-watch"
+RUN_ENDING_FLOW = "polaris-run-ending"
+RUN_ENDING_DEPLOYMENT_NAME = "polaris-run-ending"
 WORK_POOL = "onboarding"
 PREFECT_VERSION = "3.7.2"
 PREFECT_YAML = Path(__file__).resolve().parent.parent / "prefect.yaml"
@@ -48,6 +50,40 @@ class CronSchedule:
 
 
 @dataclass(frozen=True)
+class RunOnFlowRunEvents:
+    """A deployment trigger: run the deployment once for each flow run of ``of_flow``
+    that emits one of ``events`` (Prefect's ``prefect.flow-run.<state name>``), with
+    that run's resource ID (``prefect.flow-run.<id>``) as the ``flow_run_id``
+    parameter. Served, it is an automation owned by the deployment; in prefect.yaml, a
+    ``triggers`` entry that ``prefect deploy`` makes into the same automation."""
+
+    name: str
+    description: str
+    of_flow: str
+    events: tuple[str, ...]
+
+    def fields(self) -> dict[str, Any]:
+        """As Prefect's DeploymentEventTrigger takes them (and prefect.yaml has them)."""
+        return {
+            "type": "event",
+            "name": self.name,
+            "description": self.description,
+            "enabled": True,
+            "match": {"prefect.resource.id": "prefect.flow-run.*"},
+            "match_related": {
+                "prefect.resource.role": "flow",
+                "prefect.resource.name": self.of_flow,
+            },
+            "expect": list(self.events),
+            "for_each": ["prefect.resource.id"],
+            "posture": "Reactive",
+            "threshold": 1,
+            "within": 0,
+            "parameters": {"flow_run_id": "{{ event.resource.id }}"},
+        }
+
+
+@dataclass(frozen=True)
 class DeploymentSpec:
     name: str
     flow_name: str
@@ -56,6 +92,7 @@ class DeploymentSpec:
     description: str
     tags: tuple[str, ...]
     schedules: tuple[CronSchedule, ...] = ()
+    triggers: tuple[RunOnFlowRunEvents, ...] = ()
     enforce_parameter_schema: bool = True
 
     @property
@@ -110,6 +147,35 @@ DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
         # Every 5 minutes: how long at most a finished rotation shows as waiting.
         schedules=(CronSchedule("*/5 * * * *", "UTC"),),
     ),
+    DeploymentSpec(
+        name=RUN_ENDING_DEPLOYMENT_NAME,
+        flow_name=RUN_ENDING_FLOW,
+        entrypoint="flows/run_ending.py:polaris_run_ending",
+        description=(
+            "Record in the ledger how an onboarding run ended badly (failed, crashed, "
+            "cancelled, expired) and tell the people involved, once."
+        ),
+        tags=("onboarding", "polaris", "endings"),
+        # The onboarding's own hooks see its failures and crashes; only Prefect's events
+        # show a store-ID wait that expired on the server or a cancel from the UI. Every
+        # bad ending goes through here as well: the ledger records each run's once, and
+        # only the watcher that recorded it sends the email.
+        triggers=(
+            RunOnFlowRunEvents(
+                name=f"{ONBOARDING_FLOW}: record and tell a bad ending",
+                description=(
+                    f"Runs {RUN_ENDING_FLOW} when a {ONBOARDING_FLOW} run fails (a store-ID "
+                    "wait that expired fails it), crashes or is cancelled."
+                ),
+                of_flow=ONBOARDING_FLOW,
+                events=(
+                    "prefect.flow-run.Failed",
+                    "prefect.flow-run.Crashed",
+                    "prefect.flow-run.Cancelled",
+                ),
+            ),
+        ),
+    ),
 )
 
 _HEADER = """\
@@ -151,6 +217,11 @@ def prefect_yaml() -> str:
                     f"      - cron: {_q(schedule.cron)}",
                     f"        timezone: {_q(schedule.timezone)}",
                 ]
+        if spec.triggers:
+            lines.append("    triggers:")
+            for trigger in spec.triggers:
+                entries = [f"{key}: {json.dumps(value)}" for key, value in trigger.fields().items()]
+                lines += [f"      - {entries[0]}", *(f"        {entry}" for entry in entries[1:])]
         lines += ["    work_pool:", f"      name: {_q(WORK_POOL)}"]
     return "\n".join(lines) + "\n"
 

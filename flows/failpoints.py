@@ -5,12 +5,15 @@ Armed by ``ONBOARDING_FAILPOINT=<name>``, or by a file named in
 ``ONBOARDING_FAILPOINT_FILE`` holding one failpoint a line; a line fires once and is
 removed as it fires, so the next attempt runs through. Names are stage boundaries,
 e.g. ``after:create_api_user``. A line ``<name> account=<id>`` fires only in a run
-onboarding that account, so tests sharing one runner cannot trip each other's.
+onboarding that account, so tests sharing one runner cannot trip each other's; with
+``how=sigkill`` the process is killed by SIGKILL (as the kernel's OOM killer or
+``kill -9`` would) rather than exiting.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 ENV = "ONBOARDING_FAILPOINT"
@@ -20,7 +23,7 @@ EXIT_CODE = 86
 
 def reached(name: str) -> None:
     if os.environ.get(ENV) == name:
-        os._exit(EXIT_CODE)
+        _die("exit")
     armed = os.environ.get(FILE_ENV)
     if not armed:
         return
@@ -30,20 +33,27 @@ def reached(name: str) -> None:
     except FileNotFoundError:
         return
     for index, line in enumerate(lines):
-        if _fires(line, name):
+        how = _fires(line, name)
+        if how is not None:
             _disarm(path, lines[:index] + lines[index + 1 :])
-            os._exit(EXIT_CODE)
+            _die(how)
 
 
-def _fires(line: str, name: str) -> bool:
-    point, _, scope = line.strip().partition(" ")
+def _fires(line: str, name: str) -> str | None:
+    """How the process dies if ``line`` fires at ``name`` ("exit" or "sigkill")."""
+    point, *scopes = line.split()
     if point != name:
-        return False
-    scope = scope.strip()
-    if not scope:
-        return True
-    key, _, value = scope.partition("=")
-    return key == "account" and value.strip() == str(_account_id())
+        return None
+    options = dict(scope.partition("=")[::2] for scope in scopes)
+    if "account" in options and options["account"].strip() != str(_account_id()):
+        return None
+    return options.get("how", "exit")
+
+
+def _die(how: str) -> None:
+    if how == "sigkill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    os._exit(EXIT_CODE)
 
 
 def _account_id() -> object:

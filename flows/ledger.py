@@ -15,7 +15,11 @@ import httpx
 
 from contract.credentials import CredentialStoreUseOut
 from contract.offboardings import EmailRecipient, OffboardingOut, OffboardResult
-from contract.onboardings import IssuedOnboardingCredential, OnboardingOut
+from contract.onboardings import (
+    IssuedOnboardingCredential,
+    OnboardingEndingRecorded,
+    OnboardingOut,
+)
 from contract.store_id_links import IssuedStoreIdLink, StoreIdLinkOut
 from flows.settings import OnboardingSettings
 
@@ -156,11 +160,16 @@ class LedgerAdmin:
         status: str | None = None,
         account_id: int | None = None,
         kind: str | None = None,
+        flow_run_id: str | None = None,
     ) -> list[OnboardingOut]:
-        params = {"status": status, "account_id": account_id, "kind": kind}
-        found = self._call(
-            "GET", "/admin/onboardings", params={k: v for k, v in params.items() if v}
-        )
+        given = {
+            "status": status,
+            "account_id": account_id,
+            "kind": kind,
+            "flow_run_id": flow_run_id,
+        }
+        params = {name: value for name, value in given.items() if value} or None
+        found = self._call("GET", "/admin/onboardings", params=params)
         return [OnboardingOut.model_validate(o) for o in found]
 
     def claim(self, onboarding_id: int, flow_run_id: str, expected: str | None) -> OnboardingOut:
@@ -171,6 +180,14 @@ class LedgerAdmin:
     def issue_credential(self, onboarding_id: int) -> IssuedOnboardingCredential:
         path = f"/admin/onboardings/{onboarding_id}/credential"
         return IssuedOnboardingCredential.model_validate(self._call("POST", path))
+
+    def record_ending(
+        self, onboarding_id: int, flow_run_id: str, ended_as: str, reason: str
+    ) -> OnboardingEndingRecorded:
+        """Record how ``flow_run_id`` ended; safe to repeat (the first record stands)."""
+        body = {"flow_run_id": flow_run_id, "ended_as": ended_as, "reason": reason}
+        path = f"/admin/onboardings/{onboarding_id}/ending"
+        return OnboardingEndingRecorded.model_validate(self._call("POST", path, json=body))
 
     def record(self, onboarding_id: int, stage: str, **details: Any) -> OnboardingOut:
         path = f"/admin/onboardings/{onboarding_id}/stages/{stage}"

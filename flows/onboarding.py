@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from prefect import flow, get_client, get_run_logger, runtime
+from prefect.context import FlowRunContext
 from prefect.exceptions import ObjectNotFound
 from prefect.flow_runs import suspend_flow_run
 from prefect.states import Completed, Failed, State
@@ -24,8 +25,8 @@ from prefect.states import Completed, Failed, State
 from contract.onboardings import OnboardingOut
 from flows import checklist, stages
 from flows.deployments import ONBOARDING_FLOW
+from flows.endings import Ending, on_crashed, on_failure, tell_ending
 from flows.ledger import LedgerAdmin, LedgerRefused, with_retries
-from flows.notifications import notify_failure
 from flows.onboarding_scope import (
     already_onboarded,
     quiet_parameter_failures,
@@ -48,7 +49,16 @@ class OnboardingBusy(Exception):
     pass
 
 
-@flow(name=ONBOARDING_FLOW, log_prints=False, persist_result=False, validate_parameters=True)
+@flow(
+    name=ONBOARDING_FLOW,
+    log_prints=False,
+    persist_result=False,
+    validate_parameters=True,
+    # What these do not see (a store-ID wait that expired, a cancel from the UI), the
+    # automation on Prefect's events does: flows.endings says who sees what.
+    on_failure=[on_failure],
+    on_crashed=[on_crashed],
+)
 def polaris_onboarding(
     account_id: AccountId,
     polaris: PolarisContact,
@@ -88,7 +98,7 @@ def polaris_onboarding(
         return _run_stages(onboarding, merchant, account, sites or [], run_id)
     except Exception as error:
         logger.error("Onboarding of %s failed: %s", merchant, error)
-        _record_failure(onboarding, merchant, error)
+        _record_failure(error)
         raise
 
 
@@ -143,7 +153,7 @@ def _await_store_ids(
     """Suspend (the process exits) until the store IDs come through the form; ask
     again, with the reasons on the form, until an answer passes the checks."""
     form = store_id_form(sites)
-    timeout = get_settings().store_ids_timeout_days * 86400
+    timeout = get_settings().store_ids_wait_seconds
     problems: list[str] = []
     attempt = 0
     while True:
@@ -202,20 +212,19 @@ def _reload(onboarding: OnboardingOut) -> OnboardingOut:
         return with_retries(lambda: ledger.onboarding(onboarding.id))
 
 
-def _record_failure(onboarding: OnboardingOut, merchant: str, error: Exception) -> None:
+def _record_failure(error: Exception) -> None:
+    """Record and tell a failure the run caught, naming the site and call if it was a
+    till call; the on_failure hook and the automation then find it recorded."""
     logger = get_run_logger()
-    reason = str(error)
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None:  # pragma: no cover - always in a run
+        return
+    where = (
+        {"site_name": error.site, "call": error.call}
+        if isinstance(error, VerificationFailed)
+        else {}
+    )
     try:
-        with LedgerAdmin(get_settings()) as ledger:
-            ledger.record(onboarding.id, "failed", reason=reason[:4000])
-    except Exception as unrecorded:  # the ledger may be the thing that is down
-        logger.warning("Could not record the failure in the ledger: %s", unrecorded)
-    try:
-        where = (
-            {"site_name": error.site, "call": error.call}
-            if isinstance(error, VerificationFailed)
-            else {}
-        )
-        notify_failure(_reload(onboarding), merchant, reason, **where)
-    except Exception as unsent:
-        logger.warning("Could not send the failure notification: %s", unsent)
+        tell_ending(context.flow_run, Ending("failed", str(error)), logger, **where)
+    except Exception as untold:  # the ledger may be the thing that is down
+        logger.warning("Could not record or tell the failure: %s", untold)

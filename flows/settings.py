@@ -66,7 +66,14 @@ class OnboardingSettings(BaseSettings):
 
     delivery_retries: int = Field(default=3, ge=0, description="Retries of an email or text.")
     delivery_retry_delay_seconds: float = Field(default=30, ge=0)
-    store_ids_timeout_days: int = Field(default=30, ge=1)
+    store_ids_timeout_days: float = Field(
+        default=30,
+        gt=0,
+        description=(
+            "How long a run waits for Polaris's store IDs before Prefect stops it (the "
+            "onboarding then says expired); a fraction of a day is allowed (tests use seconds)."
+        ),
+    )
     reminder_after_days: float = Field(default=3, gt=0)
     rotation_grace_days: float = Field(
         default=14,
@@ -74,6 +81,11 @@ class OnboardingSettings(BaseSettings):
         description="How long a rotated-out credential keeps working if Polaris's tills "
         "never call with the new one.",
     )
+
+    @property
+    def store_ids_wait_seconds(self) -> int:
+        """The store-ID wait in whole seconds (Prefect's pause timeout), at least one."""
+        return max(1, round(self.store_ids_timeout_days * 86400))
 
     @model_validator(mode="after")
     def _refuse_missing_secrets_in_production(self) -> OnboardingSettings:

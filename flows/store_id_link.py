@@ -26,7 +26,7 @@ from flows.settings import get_settings
 
 
 def _wait_seconds() -> int:
-    return get_settings().store_ids_timeout_days * 86400
+    return get_settings().store_ids_wait_seconds
 
 
 def _run_of(onboarding: OnboardingOut) -> str:

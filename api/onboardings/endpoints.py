@@ -10,16 +10,15 @@ from api.core.deps import AdminDep, ContextDep, ReadSession, WriteSession
 from api.core.schemas import MAX_ROW_ID, RowIdPath, problem_responses
 from api.onboardings import service
 from api.onboardings.schemas import (
+    STATUSES,
     IssuedOnboardingCredential,
     OnboardingClaim,
     OnboardingCreate,
+    OnboardingEnding,
+    OnboardingEndingRecorded,
     OnboardingOut,
     Stage,
     StageRecord,
-)
-
-STATUS_PATTERN = (
-    "^(in_progress|awaiting_store_ids|verifying|verified|failed|awaiting_first_use|rotated)$"
 )
 
 router = APIRouter(
@@ -49,10 +48,21 @@ def start_onboarding(
 def list_onboardings(
     session: ReadSession,
     account_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
-    status: Annotated[str | None, Query(pattern=STATUS_PATTERN)] = None,
+    status: Annotated[str | None, Query(pattern=f"^({'|'.join(STATUSES)})$")] = None,
     kind: Annotated[str | None, Query(pattern="^(onboarding|rotation)$")] = None,
+    flow_run_id: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=64,
+            pattern=r"^[^\x00]*$",
+            description="The onboarding this flow run drives (its current claim).",
+        ),
+    ] = None,
 ) -> list[OnboardingOut]:
-    found = service.list_onboardings(session, account_id=account_id, status=status, kind=kind)
+    found = service.list_onboardings(
+        session, account_id=account_id, status=status, kind=kind, flow_run_id=flow_run_id
+    )
     return [OnboardingOut.model_validate(o) for o in found]
 
 
@@ -96,3 +106,18 @@ def record_stage(
     onboarding = service.record(session, onboarding_id, stage, body)
     session.commit()
     return OnboardingOut.model_validate(onboarding)
+
+
+@router.post(
+    "/{onboarding_id}/ending",
+    response_model=OnboardingEndingRecorded,
+    summary="Record how a flow run of the onboarding ended (once per run)",
+)
+def record_ending(
+    onboarding_id: RowIdPath, body: OnboardingEnding, session: WriteSession
+) -> OnboardingEndingRecorded:
+    onboarding, outcome = service.record_ending(session, onboarding_id, body)
+    session.commit()
+    return OnboardingEndingRecorded(
+        outcome=outcome, onboarding=OnboardingOut.model_validate(onboarding)
+    )

@@ -47,8 +47,13 @@ class Onboarding(Base):
     text_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     store_ids_saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # How the run in ``ended_flow_run_id`` ended (failed, crashed, cancelled, expired),
+    # when (failed_at) and why (failure_reason). A new claim clears all four: the
+    # onboarding is going again, from where it stopped.
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     failure_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    ended_as: Mapped[str | None] = mapped_column(String(16), default=None)
+    ended_flow_run_id: Mapped[str | None] = mapped_column(String(64), default=None)
     last_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -65,7 +70,7 @@ class Onboarding(Base):
         if self.verified_at is not None:
             return "rotated" if rotation else "verified"
         if self.failed_at is not None:
-            return "failed"
+            return self.ended_as or "failed"  # failed, crashed, cancelled or expired
         if self.store_ids_saved_at is not None:
             return "verifying"
         if self.credentials_delivered:

@@ -3,9 +3,13 @@ onboarding flows share, and named here beside the routes that use them."""
 
 from contract.onboardings import (
     E164,
+    STATUSES,
+    EndingOutcome,
     IssuedOnboardingCredential,
     OnboardingClaim,
     OnboardingCreate,
+    OnboardingEnding,
+    OnboardingEndingRecorded,
     OnboardingOut,
     PolarisContact,
     Stage,
@@ -14,9 +18,13 @@ from contract.onboardings import (
 
 __all__ = [
     "E164",
+    "STATUSES",
+    "EndingOutcome",
     "IssuedOnboardingCredential",
     "OnboardingClaim",
     "OnboardingCreate",
+    "OnboardingEnding",
+    "OnboardingEndingRecorded",
     "OnboardingOut",
     "PolarisContact",
     "Stage",

@@ -15,7 +15,13 @@ from api.merchants import repository as merchants_repository
 from api.merchants import service as merchants
 from api.onboardings import repository
 from api.onboardings.models import Onboarding
-from api.onboardings.schemas import OnboardingCreate, Stage, StageRecord
+from api.onboardings.schemas import (
+    EndingOutcome,
+    OnboardingCreate,
+    OnboardingEnding,
+    Stage,
+    StageRecord,
+)
 
 
 class OnboardingNotFound(NotFound):
@@ -35,8 +41,9 @@ def list_onboardings(
     account_id: int | None = None,
     status: str | None = None,
     kind: str | None = None,
+    flow_run_id: str | None = None,
 ) -> list[Onboarding]:
-    return repository.list_all(session, account_id, status, kind)
+    return repository.list_all(session, account_id, status, kind, flow_run_id)
 
 
 def start(session: Session, data: OnboardingCreate) -> tuple[Onboarding, bool]:
@@ -129,8 +136,7 @@ def claim(
         )
     onboarding.flow_run_id = flow_run_id
     # A new attempt starts clean; the stages already done stay done.
-    onboarding.failed_at = None
-    onboarding.failure_reason = None
+    _clear_ending(onboarding)
     onboarding.updated_at = utcnow()
     session.flush()
     return onboarding
@@ -203,15 +209,45 @@ def record(session: Session, onboarding_id: int, stage: Stage, data: StageRecord
         if onboarding.kind == "rotation" and onboarding.api_user_id is not None:
             polaris.complete_rotation(session, onboarding.api_user_id)  # revokes the old one
         onboarding.verified_at = onboarding.verified_at or now
-        onboarding.failed_at, onboarding.failure_reason = None, None
-    elif stage == "failed":
+        _clear_ending(onboarding)
+    elif stage == "failed":  # the older way to record a failure of the current run
         onboarding.failed_at = now
         onboarding.failure_reason = data.reason or "unknown"
+        onboarding.ended_as, onboarding.ended_flow_run_id = "failed", onboarding.flow_run_id
     elif stage == "reminded":
         onboarding.last_reminder_at = now
     onboarding.updated_at = now
     session.flush()
     return onboarding
+
+
+def record_ending(
+    session: Session, onboarding_id: int, data: OnboardingEnding
+) -> tuple[Onboarding, EndingOutcome]:
+    """Record how a flow run of the onboarding ended, once per run.
+
+    Several watchers may see one ending (the flow's own hooks, the runner's, the
+    automation on Prefect's events): the first to record it is told "recorded", the
+    others "already_recorded", so exactly one of them tells people. An ending of a run
+    that no longer drives the onboarding (a newer run claimed it) changes nothing."""
+    onboarding = get(session, onboarding_id, lock=True)
+    if onboarding.flow_run_id != data.flow_run_id:
+        return onboarding, "not_current_run"
+    if onboarding.verified_at is not None:
+        return onboarding, "already_verified"
+    if onboarding.failed_at is not None and onboarding.ended_flow_run_id == data.flow_run_id:
+        return onboarding, "already_recorded"
+    now = utcnow()
+    onboarding.failed_at, onboarding.failure_reason = now, data.reason
+    onboarding.ended_as, onboarding.ended_flow_run_id = data.ended_as, data.flow_run_id
+    onboarding.updated_at = now
+    session.flush()
+    return onboarding, "recorded"
+
+
+def _clear_ending(onboarding: Onboarding) -> None:
+    onboarding.failed_at = onboarding.failure_reason = None
+    onboarding.ended_as = onboarding.ended_flow_run_id = None
 
 
 def _record_sites(session: Session, onboarding: Onboarding, site_ids: list[int] | None) -> None:

@@ -217,7 +217,9 @@ def open_link(session: Session, settings: Settings, link_id: str, now: datetime)
         )
     if status == "in_progress":
         raise LinkClosed("not_ready", merchant)
-    if status != WAITING:  # failed, and whatever other ending an onboarding may have
+    if status == "expired":  # the run's store-ID wait timed out: the wait is over
+        raise LinkClosed("timed_out", merchant)
+    if status != WAITING:  # failed, crashed, cancelled, and any other ending
         raise LinkClosed("closed", merchant, status=status.replace("_", " "))
     if now >= link.expires_at:
         raise LinkClosed("expired", merchant, expires_at=link.expires_at)

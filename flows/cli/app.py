@@ -27,6 +27,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from flows.cli import render
 from flows.cli.errors import CliError
 from flows.cli.offboarding import OffboardRequest, follow, start_offboarding
+from flows.cli.onboarding_record import read_record
 from flows.cli.prefect_api import (
     DEFAULT_API_URL,
     find_run,
@@ -129,8 +130,11 @@ def status(
         _show_runs(waiting=False, limit=limit, as_json=as_json)
         return
     with _answering(as_json), prefect_client() as client:
-        view = read_view(client, find_run(client, run), with_stages=True)
-    view = dataclasses.replace(view, store_id_link=read_link(view.id))
+        found = find_run(client, run)
+        view = read_view(client, found, with_stages=True)
+    view = dataclasses.replace(
+        view, store_id_link=read_link(view.id), onboarding=read_record(found)
+    )
     if as_json:
         render.emit_json(view)
     else:

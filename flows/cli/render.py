@@ -64,6 +64,8 @@ def run_detail(view: RunView) -> None:
     if view.polaris:
         typer.echo(f"  Polaris:    {view.polaris.get('name')} <{view.polaris.get('email')}>")
     typer.echo(f"  Now:        {view.situation.text}")
+    if view.onboarding is not None:
+        typer.echo(f"  Onboarding: {view.onboarding.text}")
     if view.store_id_link is not None:
         typer.echo(f"  Store-ID link: {view.store_id_link.text}")
     if view.form is not None:
@@ -82,6 +84,9 @@ def run_detail(view: RunView) -> None:
     elif view.stages is not None:
         typer.echo("  Stages:     none has run yet")
     typer.echo(f"  Prefect UI: {view.url}")
+    if view.onboarding is not None and view.onboarding.restart:
+        typer.echo("  It picks up where it stopped when started again:")
+        typer.echo(f"    {view.onboarding.restart}")
     if view.form is not None:
         example = " ".join(f'--store "{s.name}=STORE_ID"' for s in view.form.sites)
         typer.echo(f"  Enter them: onboarding store-ids {short_id(view.id)} {example}")

@@ -16,6 +16,7 @@ from prefect.client.schemas.objects import FlowRun, State, TaskRun
 from prefect.client.schemas.sorting import TaskRunSort
 from prefect.utilities.urls import url_for
 
+from flows.cli.onboarding_record import OnboardingRecordView
 from flows.cli.store_id_link import StoreIdLinkView
 from flows.cli.times import age, when
 from flows.store_ids import FIELD_PREFIX
@@ -78,6 +79,7 @@ class RunView:
     form: StoreIdForm | None
     stages: list[Stage] | None = field(default=None)
     store_id_link: StoreIdLinkView | None = field(default=None)
+    onboarding: OnboardingRecordView | None = field(default=None)
 
 
 def read_view(client: SyncPrefectClient, run: FlowRun, with_stages: bool = False) -> RunView:

@@ -231,6 +231,15 @@ def build_store_id_link_email(
     )
 
 
+# What the email says happened, by how the run ended.
+WHAT_HAPPENED = {
+    "failed": "has failed",
+    "crashed": "has stopped: the process running it was lost (it crashed)",
+    "cancelled": "was cancelled",
+    "expired": "has stopped: Polaris's store IDs did not come before the wait expired",
+}
+
+
 def build_failure_email(
     *,
     to: Sequence[str],
@@ -240,20 +249,31 @@ def build_failure_email(
     site_name: str | None = None,
     call: str | None = None,
     run_url: str | None = None,
+    ended_as: str = "failed",
+    restart_command: str = "onboarding start --account ID ...",
+    deployment_name: str = "polaris-onboarding",
+    deployment_url: str | None = None,
     settings: OnboardingSettings | None = None,
 ) -> EmailMessage:
-    """Tells the people involved which merchant, stage, site and call failed, and why."""
+    """Tells the people involved how the onboarding ended (failed, crashed, cancelled,
+    expired): which merchant, stage, site and call, why, and how to go on."""
     context = {
         "merchant_name": merchant_name,
+        "what_happened": WHAT_HAPPENED[ended_as],
+        "ended_as": ended_as,
+        "reason_label": "Error" if ended_as == "failed" else "Reason",
         "stage": stage,
         "error": error,
         "site_name": site_name,
         "call": call,
         "run_url": run_url,
+        "restart_command": restart_command,
+        "deployment_name": deployment_name,
+        "deployment_url": deployment_url,
     }
     return build_email(
         to,
-        f"Onboarding failed for {merchant_name}: {stage}",
+        f"Onboarding {ended_as} for {merchant_name}: {stage}",
         render("onboarding_failed.txt.j2", **context),
         render("onboarding_failed.html.j2", **context),
         settings=settings,

@@ -57,10 +57,12 @@ class FlowRunner:
     home: Path
     failpoint_file: Path
 
-    def arm(self, failpoint: str, *, account: int | None = None) -> None:
+    def arm(self, failpoint: str, *, account: int | None = None, sigkill: bool = False) -> None:
         """Crash the next run that reaches ``failpoint`` (of ``account`` only, when
-        given: a runner shared by tests must be armed for one account)."""
+        given: a runner shared by tests must be armed for one account); ``sigkill``:
+        by SIGKILL, rather than an exit."""
         line = failpoint if account is None else f"{failpoint} account={account}"
+        line += " how=sigkill" if sigkill else ""
         with self.failpoint_file.open("a") as armed:
             armed.write(f"{line}\n")
 
@@ -122,11 +124,10 @@ def serve_flows(
 # As flows.serve does it, for the onboarding deployment alone, under the name given.
 _SERVE_ONE = (
     "import dataclasses, sys\n"
-    "from prefect import serve\n"
     "from flows.deployments import DEPLOYMENTS, ONBOARDING_DEPLOYMENT_NAME\n"
-    "from flows.serve import to_deployment\n"
+    "from flows.serve import serve_specs\n"
     "(spec,) = [d for d in DEPLOYMENTS if d.name == ONBOARDING_DEPLOYMENT_NAME]\n"
-    "serve(to_deployment(dataclasses.replace(spec, name=sys.argv[1])))\n"
+    "serve_specs([dataclasses.replace(spec, name=sys.argv[1])])\n"
 )
 
 

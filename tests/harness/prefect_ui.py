@@ -45,8 +45,22 @@ class PrefectUiServer(PrefectServer):
 
 
 @contextmanager
-def prefect_ui_server(folder: Path, startup_timeout: float = 90) -> Iterator[PrefectUiServer]:
+def prefect_ui_server(
+    folder: Path, startup_timeout: float = 90, *, pause_expirations_every: float | None = None
+) -> Iterator[PrefectUiServer]:
+    """With ``pause_expirations_every`` (seconds), the server's pause-expiration loop
+    runs, that often: it fails a paused run whose timeout has passed."""
     folder.mkdir(parents=True, exist_ok=True)
+    disabled = [
+        name
+        for name in _SERVER_ONLY_SERVICES
+        if not (name == "PAUSE_EXPIRATIONS" and pause_expirations_every is not None)
+    ]
+    expirations = (
+        {"PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_LOOP_SECONDS": str(pause_expirations_every)}
+        if pause_expirations_every is not None
+        else {}
+    )
     port = free_port()
     ui_url = f"http://127.0.0.1:{port}"
     api_url = f"{ui_url}/api"
@@ -65,7 +79,8 @@ def prefect_ui_server(folder: Path, startup_timeout: float = 90) -> Iterator[Pre
         # Run the services the harness runs, not the full server's extra loops: each
         # is one more SQLite writer, and a write between the resume call's read and
         # write fails it with "database is locked" (seen here as the UI's "Oops").
-        **{f"PREFECT_SERVER_SERVICES_{name}_ENABLED": "false" for name in _SERVER_ONLY_SERVICES},
+        **{f"PREFECT_SERVER_SERVICES_{name}_ENABLED": "false" for name in disabled},
+        **expirations,
     }
     log_path = folder / "prefect-server.log"
     with log_path.open("wb") as log:

@@ -5,7 +5,7 @@ till has used (else the newest); the others are flagged surplus, not revoked: th
 account manager sees them in `onboarding status --account ID` and decides.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-04 14:50:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import api.core.types
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -13,11 +13,14 @@ from api.core.config import Settings
 from api.onboardings import repository
 from tests.ledger.admin.support import created, new_account, ok
 
-STATUSES = ("in_progress", "awaiting_store_ids", "verifying", "verified", "failed")
+ENDINGS = ("failed", "crashed", "cancelled", "expired")
+
+STATUSES = ("in_progress", "awaiting_store_ids", "verifying", "verified", *ENDINGS)
 
 
 def _onboarding(admin: httpx.Client, *stages: str) -> dict[str, Any]:
-    """A new account's onboarding, with these stages recorded in order."""
+    """A new account's onboarding, with these stages recorded in order (an ending, as a
+    flow run of it, ``run-<n>``, ending so)."""
     account_id = new_account(admin)["id"]
     created(admin.post(f"/admin/accounts/{account_id}/products", json={"name": "Gift voucher"}))
     polaris = {"name": "Pat", "email": "pat@polaris.example", "mobile": "+447700900123"}
@@ -26,7 +29,14 @@ def _onboarding(admin: httpx.Client, *stages: str) -> dict[str, Any]:
     )
     path = f"/admin/onboardings/{onboarding['id']}"
     api_user_id = None
-    for stage in stages:
+    for n, stage in enumerate(stages):
+        if stage in ENDINGS[1:]:
+            run = f"run-{n}"
+            claim = {"flow_run_id": run, "expected_flow_run_id": onboarding["flow_run_id"]}
+            ok(admin.post(f"{path}/claim", json=claim))
+            ending = {"flow_run_id": run, "ended_as": stage, "reason": "it stopped"}
+            onboarding = ok(admin.post(f"{path}/ending", json=ending))["onboarding"]
+            continue
         if stage in ("email_sent", "text_sent") and api_user_id is None:
             api_user_id = created(admin.post(f"{path}/credential"))["api_user_id"]
         body = {"api_user_id": api_user_id, "reason": "till said no"}
@@ -43,6 +53,10 @@ def _one_of_each(admin: httpx.Client) -> dict[str, list[int]]:
         _onboarding(admin, "email_sent", "text_sent", "store_ids_saved", "failed"),
         _onboarding(admin, "email_sent", "text_sent", "store_ids_saved", "failed", "verified"),
         _onboarding(admin, "failed"),
+        _onboarding(admin, "email_sent", "text_sent", "expired"),
+        _onboarding(admin, "email_sent", "text_sent", "cancelled"),
+        _onboarding(admin, "crashed"),
+        _onboarding(admin, "email_sent", "text_sent", "store_ids_saved", "crashed"),
     ]
     expected: dict[str, list[int]] = {status: [] for status in STATUSES}
     for row in rows:
@@ -54,6 +68,7 @@ def test_listing_by_status_matches_each_records_status(admin: httpx.Client) -> N
     expected = _one_of_each(admin)
     assert {s: len(ids) for s, ids in expected.items()} == {
         "in_progress": 2, "awaiting_store_ids": 1, "verifying": 1, "verified": 1, "failed": 2,
+        "crashed": 2, "cancelled": 1, "expired": 1,
     }  # fmt: skip
     for status, ids in expected.items():
         listed = ok(admin.get("/admin/onboardings", params={"status": status}))

@@ -100,3 +100,45 @@ def test_failure_email_without_site_call_or_link(onboarding_settings: SettingsFa
     assert text is not None
     body = text.get_content()
     assert "Site:" not in body and "Call:" not in body and "Prefect:" not in body
+
+
+@pytest.mark.parametrize(
+    ("ended_as", "said"),
+    [
+        ("failed", "has failed"),
+        ("crashed", "the process running it was lost"),
+        ("cancelled", "was cancelled"),
+        ("expired", "did not come before the wait expired"),
+    ],
+)
+def test_ending_email_says_what_happened_and_how_to_go_on(
+    onboarding_settings: SettingsFactory, ended_as: str, said: str
+) -> None:
+    command = "uv run onboarding start --account 7 --polaris-name 'Pat O'\"'\"'Neil'"
+    message = build_failure_email(
+        to=["pat@polaris.example", "ops@toggle.example"],
+        merchant_name="The Crown Group",
+        stage="await store IDs",
+        error="The flow was paused & never resumed.",
+        run_url="http://127.0.0.1:4321/runs/flow-run/abc",
+        ended_as=ended_as,
+        restart_command=command,
+        deployment_url="http://127.0.0.1:4321/deployments/deployment/def",
+        settings=onboarding_settings(),
+    )
+    assert message["Subject"] == f"Onboarding {ended_as} for The Crown Group: await store IDs"
+    text = message.get_body(preferencelist=("plain",))
+    html = message.get_body(preferencelist=("html",))
+    assert text is not None and html is not None
+    text_body, html_body = text.get_content(), html.get_content()
+    for body in (text_body, html_body):
+        assert said in body.replace("&#39;", "'")
+        assert "http://127.0.0.1:4321/runs/flow-run/abc" in body
+        assert "http://127.0.0.1:4321/deployments/deployment/def" in body
+        assert "picks up where it stopped" in body
+    assert command in text_body
+    assert "The flow was paused & never resumed." in text_body
+    assert "The flow was paused &amp; never resumed." in html_body
+    label = "Error:   " if ended_as == "failed" else "Reason:  "
+    assert f"{label}The flow was paused" in text_body
+    assert ("no longer works" in text_body) is (ended_as in ("expired", "cancelled"))

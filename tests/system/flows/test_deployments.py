@@ -1,16 +1,20 @@
 """Each deployment is defined once, in flows.deployments: the committed prefect.yaml
 is generated from it, and what ``python -m flows.serve`` registers on a Prefect server
-is it (names, descriptions, tags, schedules with their timezone, parameter checks)."""
+is it (names, descriptions, tags, schedules with their timezone, parameter checks, and
+the triggers: automations that run a deployment on Prefect's events)."""
 
 from __future__ import annotations
 
 import yaml
 from prefect import get_client
+from prefect.events import DeploymentEventTrigger
 
 from flows.deployments import (
     DEPLOYMENTS,
+    ONBOARDING_FLOW,
     PREFECT_YAML,
     REMINDERS_DEPLOYMENT_NAME,
+    RUN_ENDING_DEPLOYMENT_NAME,
     WORK_POOL,
     prefect_yaml,
 )
@@ -70,3 +74,48 @@ def test_the_served_deployments_are_the_specs(flows_runner: FlowRunner) -> None:
             assert all(s.active for s in served.schedules)
     reminders = [spec for spec in DEPLOYMENTS if spec.name == REMINDERS_DEPLOYMENT_NAME]
     assert [s.schedules[0].timezone for s in reminders] == ["Europe/London"]
+
+
+def test_prefect_yaml_carries_the_triggers_as_prefect_deploy_reads_them() -> None:
+    document = yaml.safe_load(prefect_yaml())
+    for spec, deployment in zip(DEPLOYMENTS, document["deployments"], strict=True):
+        assert deployment.get("triggers", []) == [t.fields() for t in spec.triggers]
+        # What `prefect deploy` makes of each entry (its own model for prefect.yaml).
+        for entry in deployment.get("triggers", []):
+            DeploymentEventTrigger.model_validate(entry)
+    (ending,) = [d for d in document["deployments"] if d["name"] == RUN_ENDING_DEPLOYMENT_NAME]
+    (trigger,) = ending["triggers"]
+    assert sorted(trigger["expect"]) == [
+        "prefect.flow-run.Cancelled",
+        "prefect.flow-run.Crashed",
+        "prefect.flow-run.Failed",
+    ]
+    assert trigger["match_related"]["prefect.resource.name"] == ONBOARDING_FLOW
+    assert trigger["parameters"] == {"flow_run_id": "{{ event.resource.id }}"}
+
+
+def test_the_served_triggers_are_automations_running_their_deployment(
+    flows_runner: FlowRunner,
+) -> None:
+    with get_client(sync_client=True) as client:
+        automations = client.read_automations()
+        for spec in DEPLOYMENTS:
+            served = client.read_deployment_by_name(spec.full_name)
+            # Prefect's server does not say who owns an automation: each trigger's runs
+            # its own deployment, and a deployment served again replaces its own.
+            owned = [
+                a
+                for a in automations
+                if any(getattr(action, "deployment_id", None) == served.id for action in a.actions)
+            ]
+            assert sorted(a.name for a in owned) == sorted(t.name for t in spec.triggers)
+            for trigger in spec.triggers:
+                (automation,) = [a for a in owned if a.name == trigger.name]
+                fields = trigger.fields()
+                assert automation.enabled
+                assert set(automation.trigger.expect) == set(fields["expect"])  # type: ignore[union-attr]
+                assert automation.trigger.posture == "Reactive"  # type: ignore[union-attr]
+                (action,) = automation.actions
+                assert action.type == "run-deployment"
+                assert action.deployment_id == served.id  # type: ignore[union-attr]
+                assert action.parameters == fields["parameters"]  # type: ignore[union-attr]

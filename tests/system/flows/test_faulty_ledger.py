@@ -32,6 +32,7 @@ from harness.prefect_env import (
 )
 from harness.smtp import SmtpServer
 from harness.system import NOTIFY_EMAIL
+from tests.system.flows.endings_support import wait_for_ending_run, wait_for_log
 
 DEPLOYMENT = f"{FLOW}/faulty-ledger"
 SITES = [
@@ -148,6 +149,7 @@ def test_a_refusal_is_not_retried(
 
 
 def test_a_wrong_till_answer_fails_verification_naming_the_site_and_call(
+    flows_runner: FlowRunner,  # serves polaris-run-ending: the automation sees this end too
     proxied_runner: FlowRunner,
     proxy: FaultyProxy,
     ledger_admin: httpx.Client,
@@ -176,8 +178,14 @@ def test_a_wrong_till_answer_fails_verification_naming_the_site_and_call(
     assert "check balance" in (run.state.message or "")
 
     onboarding = _onboarding(ledger_admin, account_id)
-    assert onboarding["status"] == "failed"
+    assert onboarding["status"] == "failed" and onboarding["ended_as"] == "failed"
+    assert onboarding["ended_flow_run_id"] == str(run_id)
     assert "The Anchor" in onboarding["failure_reason"]
+    assert "check balance" in onboarding["failure_reason"]
+    # Every watcher has seen it (the flow body, its on_failure hook, the automation's
+    # polaris-run-ending run): only the first recorded it, so one email went out.
+    wait_for_log(run_id, "Hook 'on_failure' finished running successfully")
+    wait_for_ending_run(run_id)
 
     # The table: every call at the first store ok, the second stopped at the balance check.
     table = artifact_data(f"onboarding-{onboarding['id']}-verification")
@@ -217,6 +225,12 @@ def test_a_wrong_till_answer_fails_verification_naming_the_site_and_call(
     assert "Stage:   verify integration" in body
     assert "Site:    The Anchor" in body
     assert "Call:    check balance" in body
+    assert "Error:   " in body and "The Anchor" in body
+    assert f"/runs/flow-run/{run_id}" in body
+    assert f"uv run onboarding start --account {account_id}" in body
+    html = email.get_body(preferencelist=("html",))
+    assert html is not None
+    assert "The Anchor" in html.get_content() and "<code>check balance</code>" in html.get_content()
     # The verification credential was revoked even so.
     users = ledger_admin.get(f"/admin/accounts/{account_id}/integration-users").json()
     assert [u for u in users if u["is_active"] and "verification" in u["label"]] == []

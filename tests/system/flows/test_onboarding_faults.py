@@ -30,6 +30,7 @@ from harness.prefect_env import (
 from harness.smtp import SmtpServer
 from harness.system import NOTIFY_EMAIL
 from harness.twilio_standin import TwilioStandin
+from tests.system.flows.endings_support import ending_notices, is_ending_notice, wait_for_status
 from tests.system.flows.polaris_side import open_file, password_from_text, zip_attachment
 
 SITES = [
@@ -149,6 +150,8 @@ def test_killed_between_stages_then_started_again(
         _answer_store_ids(first, shared_twilio, shared_smtp, polaris)
     crashed = wait_for_state(first, "CRASHED", "FAILED")
     assert crashed.state is not None and crashed.state.type.value == "CRASHED"
+    # The runner's on_crashed hook (or the automation) records it and tells people once.
+    wait_for_status(admin, account_id, "crashed")
 
     second = start_onboarding(parameters)
     if failpoint == "after:save_store_ids":
@@ -180,15 +183,17 @@ def test_killed_between_stages_then_started_again(
     onboarding = admin.get("/admin/onboardings", params={"account_id": account_id}).json()[0]
     assert onboarding["status"] == "verified"
     assert len(_active_users(admin, account_id)) == 1
+    assert len(ending_notices(shared_smtp, polaris["email"])) == 1
     assert read_run(second).state is not None
 
 
 def _polaris_emails(smtp: SmtpServer, polaris: dict[str, str]) -> list[EmailMessage]:
-    """The emails with the file (not failure notices, nor a restarted run's new link)."""
+    """The emails with the file (not notices of a bad ending, nor a restarted run's new
+    link)."""
     return [
         m
         for m in smtp.messages_to(polaris["email"])
-        if "failed" not in str(m["Subject"]).lower() and not _is_link_email(m)
+        if not is_ending_notice(m) and not _is_link_email(m)
     ]
 
 

@@ -31,6 +31,12 @@ from harness.prefect_env import (
 )
 from harness.smtp import SmtpServer
 from harness.system_fixtures import OnboardingCli
+from tests.system.flows.endings_support import (
+    ending_notices,
+    is_ending_notice,
+    wait_for_ending_run,
+    wait_for_status,
+)
 from tests.system.flows.polaris_side import store_id_link_from
 
 SITES = [
@@ -281,11 +287,17 @@ def test_a_cancelled_then_restarted_onboarding_emails_a_new_link_and_the_old_say
     cancelled = _page(httpx.get(old), 410)
     assert cancelled.heading == "This onboarding is no longer waiting for store IDs"
     assert "(cancelled)" in cancelled.text
+    # The cancel is recorded and told (one notice) before the onboarding starts again.
+    wait_for_status(admin, account, "cancelled")
+    wait_for_ending_run(first_run)
+    assert len(ending_notices(shared_smtp, polaris["email"])) == 1
 
     # Started again: the credentials went out before, so only a new link is emailed.
     second_run = start_onboarding({"account_id": account, "polaris": polaris, "sites": SITES})
     wait_for_state(second_run, "PAUSED", timeout=180)
-    emails = _wait_for_emails(shared_smtp, polaris["email"], 2)
+    emails = [
+        m for m in _wait_for_emails(shared_smtp, polaris["email"], 3) if not is_ending_notice(m)
+    ]
     new_email = emails[1]
     assert new_email["Subject"] == "New link for the Polaris store IDs of Restart Inns"
     assert new_email["In-Reply-To"] == emails[0]["Message-ID"]
