@@ -251,6 +251,7 @@ def test_up_brings_everything_up_and_a_second_run_carries_on(tmp_path: Path) -> 
         )
         assert sent.status_code == 200, read_page(sent.text).text
         up.wait_for_run(started["id"], "COMPLETED")
+        _assert_schedules_run(up)
         _assert_stops_everything(up)
 
     with scripts_up(var) as again:
@@ -260,6 +261,24 @@ def test_up_brings_everything_up_and_a_second_run_carries_on(tmp_path: Path) -> 
         # Prefect's database is the same one: the run started before is still there.
         assert again.onboarding("status", started["id"])["id"] == started["id"]
         _assert_stops_everything(again)
+
+
+def _assert_schedules_run(up: Up, timeout: float = 150) -> None:
+    """Prefect's scheduler, on the server `up` runs, puts the scheduled deployments'
+    next runs on the calendar (it did not, once, on a SQLAlchemy it could not use)."""
+    scheduled_flows = ["polaris-store-id-reminders", "polaris-rotation-watch"]
+    body = {
+        "flows": {"name": {"any_": scheduled_flows}},
+        "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}},
+    }
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = httpx.post(f"{up.prefect_api_url}/flow_runs/filter", json=body, timeout=30).json()
+        names = {run["flow_id"] for run in runs}
+        if len(names) == len(scheduled_flows):
+            return
+        assert time.monotonic() < deadline, f"no runs scheduled for {scheduled_flows}: {runs}"
+        time.sleep(2)
 
 
 def test_a_busy_port_stops_up_before_it_starts_anything(tmp_path: Path) -> None:
