@@ -94,9 +94,10 @@ class OnboardingOut(BaseModel):
 
     id: int
     account_id: int
-    kind: str
-    replaces_api_user_id: int | None
-    uses_existing_credential: bool
+    # Defaults: what a ledger from before rotations and live-account onboardings meant.
+    kind: str = "onboarding"
+    replaces_api_user_id: int | None = None
+    uses_existing_credential: bool = False
     product_id: int | None
     polaris_name: str
     polaris_email: str

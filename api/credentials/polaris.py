@@ -58,21 +58,6 @@ def current(session: Session, account_id: int) -> IntegrationUser | None:
     return next((u for u in found if u.replaces_id is None), found[0] if found else None)
 
 
-def surplus(session: Session, account_id: int) -> list[IntegrationUser]:
-    return list(
-        session.scalars(
-            select(IntegrationUser)
-            .where(
-                IntegrationUser.account_id == account_id,
-                IntegrationUser.purpose == "polaris",
-                IntegrationUser.revoked_at.is_(None),
-                IntegrationUser.surplus_at.is_not(None),
-            )
-            .order_by(IntegrationUser.id)
-        )
-    )
-
-
 def issue(
     session: Session,
     context: LedgerContext,
