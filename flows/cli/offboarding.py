@@ -16,14 +16,11 @@ from prefect.client.schemas.filters import (
     ArtifactFilterFlowRunId,
     ArtifactFilterKey,
 )
-from prefect.client.schemas.objects import FlowRun
-from prefect.deployments import run_deployment
-from prefect.exceptions import ObjectNotFound
 from prefect.utilities.urls import url_for
 from pydantic import TypeAdapter, ValidationError
 
 from flows.cli.errors import CliError
-from flows.cli.prefect_api import api_url, prefect_client, prefect_errors
+from flows.cli.prefect_api import prefect_client, start_deployment
 from flows.cli.starting import merchant_name
 from flows.deployments import OFFBOARDING_DEPLOYMENT
 from flows.offboarding_checklist import artifact_key
@@ -92,16 +89,7 @@ def flow_parameters(request: OffboardRequest) -> dict[str, Any]:
 def start_offboarding(request: OffboardRequest) -> OffboardingRun:
     parameters = flow_parameters(request)
     merchant = merchant_name(parameters["account_id"])
-    with prefect_errors():
-        try:
-            run = run_deployment(OFFBOARDING_DEPLOYMENT, parameters=parameters, timeout=0)
-        except ObjectNotFound:
-            raise CliError(
-                f"The deployment {OFFBOARDING_DEPLOYMENT} is not on the Prefect server at "
-                f"{api_url()}. Serve the flows (scripts/up, or `python -m flows.serve`) or "
-                "deploy them (`prefect deploy --all`)."
-            ) from None
-    assert isinstance(run, FlowRun)
+    run = start_deployment(OFFBOARDING_DEPLOYMENT, parameters)
     return OffboardingRun(
         id=run.id,
         name=run.name,

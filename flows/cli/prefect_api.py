@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from uuid import UUID
 
 import httpx
@@ -20,6 +21,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.sorting import FlowRunSort
+from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.settings import PREFECT_API_URL
 
@@ -32,6 +34,22 @@ DEFAULT_API_URL = "http://127.0.0.1:4200/api"
 ONBOARDING_RUNS = FlowFilter(name=FlowFilterName(any_=[ONBOARDING_FLOW]))
 SHORT_ID = 8
 RECENT_LIMIT = 200
+
+
+def start_deployment(deployment: str, parameters: dict[str, Any]) -> FlowRun:
+    """A run of the deployment, scheduled now; a CliError when the server has no such
+    deployment (nothing serves or deployed the flows)."""
+    with prefect_errors():
+        try:
+            run = run_deployment(deployment, parameters=parameters, timeout=0)
+        except ObjectNotFound:
+            raise CliError(
+                f"The deployment {deployment} is not on the Prefect server at {api_url()}. "
+                "Serve the flows (scripts/up, or `python -m flows.serve`) or deploy them "
+                "(`prefect deploy --all`)."
+            ) from None
+    assert isinstance(run, FlowRun)
+    return run
 
 
 def api_url() -> str:

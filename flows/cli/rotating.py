@@ -8,14 +8,11 @@ from typing import Any
 from uuid import UUID
 
 from prefect.client.orchestration import SyncPrefectClient
-from prefect.client.schemas.objects import FlowRun
 from prefect.client.schemas.responses import SetStateStatus
-from prefect.deployments import run_deployment
-from prefect.exceptions import ObjectNotFound
 from prefect.utilities.urls import url_for
 
 from flows.cli.errors import CliError
-from flows.cli.prefect_api import api_url, prefect_errors
+from flows.cli.prefect_api import prefect_errors, start_deployment
 from flows.deployments import ROTATION_DEPLOYMENT
 from flows.ledger import LedgerAdmin
 from flows.settings import get_settings
@@ -48,17 +45,7 @@ class AccountCredentials:
 def start_rotation(account_id: int) -> RotationStarted:
     with LedgerAdmin(get_settings()) as ledger:
         ledger.account(account_id)  # an unknown account fails here, not as a run
-    with prefect_errors():
-        try:
-            run = run_deployment(
-                ROTATION_DEPLOYMENT, parameters={"account_id": account_id}, timeout=0
-            )
-        except ObjectNotFound:
-            raise CliError(
-                f"The deployment {ROTATION_DEPLOYMENT} is not on the Prefect server at "
-                f"{api_url()}. Serve the flows (scripts/up) or deploy them."
-            ) from None
-    assert isinstance(run, FlowRun)
+    run = start_deployment(ROTATION_DEPLOYMENT, {"account_id": account_id})
     return RotationStarted(run.id, run.name, url_for("flow-run", obj_id=run.id), account_id)
 
 

@@ -7,15 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from prefect.client.schemas.objects import FlowRun
-from prefect.deployments import run_deployment
-from prefect.exceptions import ObjectNotFound
 from prefect.utilities.urls import url_for
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
 from flows.cli.errors import CliError
-from flows.cli.prefect_api import api_url, prefect_errors
+from flows.cli.prefect_api import start_deployment
 from flows.deployments import ONBOARDING_DEPLOYMENT
 from flows.ledger import LedgerAdmin, LedgerRefused
 from flows.parameters import AccountId, PolarisContact, ProductId, SitesToAdd
@@ -108,16 +105,7 @@ def _problem(option: str, error: ErrorDetails, site_numbers: list[int]) -> str:
 def start_onboarding(request: StartRequest) -> Started:
     parameters = flow_parameters(request)
     merchant = merchant_name(parameters["account_id"])
-    with prefect_errors():
-        try:
-            run = run_deployment(ONBOARDING_DEPLOYMENT, parameters=parameters, timeout=0)
-        except ObjectNotFound:
-            raise CliError(
-                f"The deployment {ONBOARDING_DEPLOYMENT} is not on the Prefect server at "
-                f"{api_url()}. Serve the flows (scripts/up, or `python -m flows.serve`) or "
-                "deploy them (`prefect deploy --all`)."
-            ) from None
-    assert isinstance(run, FlowRun)
+    run = start_deployment(ONBOARDING_DEPLOYMENT, parameters)
     return Started(
         id=run.id,
         name=run.name,
