@@ -12,7 +12,6 @@ nothing and says "already offboarded; nothing to do".
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -28,6 +27,7 @@ from flows.ledger import LedgerAdmin, LedgerRefused, with_retries
 from flows.messaging.offboarding import OffboardingSummary, SiteStoreId
 from flows.offboarding_checklist import NOTHING_TO_DO
 from flows.parameters import AccountId, ClearStoreIds, MerchantEmail, PolarisEmail, PolarisName
+from flows.run_names import name_run
 from flows.settings import get_settings
 
 # States in which another flow run may still be doing an offboarding.
@@ -56,7 +56,7 @@ def polaris_offboarding(
     run_id = str(runtime.flow_run.id)
     account, onboardings = _account_and_onboardings(account_id)
     merchant = str(account["name"])
-    _name_run(run_id, merchant)
+    name_run(run_id, f"offboard {merchant}")
     # Settled before anything changes: a run that cannot tell Polaris changes nothing.
     to, contact_name = _polaris_contact(account_id, onboardings, polaris_email, polaris_name)
 
@@ -171,9 +171,3 @@ def _is_live(flow_run_id: str) -> bool:
     except ObjectNotFound:
         return False
     return run.state is not None and run.state.type.value in LIVE_STATES
-
-
-def _name_run(run_id: str, merchant: str) -> None:
-    name = f"offboard {merchant} ({datetime.now(UTC):%Y-%m-%d})"
-    with get_client(sync_client=True) as client:
-        client.update_flow_run(UUID(run_id), name=name)

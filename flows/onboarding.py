@@ -12,7 +12,6 @@ from Prefect's run input in order.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -33,6 +32,7 @@ from flows.onboarding_scope import (
     refusal_of_parameters,
 )
 from flows.parameters import AccountId, PolarisContact, ProductId, SitesToAdd
+from flows.run_names import name_run
 from flows.settings import get_settings
 from flows.store_id_link_stage import ensure_link_emailed
 from flows.store_ids import answer_by_site, form_description, store_id_form
@@ -80,7 +80,7 @@ def polaris_onboarding(
                 logger.info(done.message)
                 checklist.publish_nothing_to_do(merchant, done)
                 return Completed(message=done.message)
-            _name_run(run_id, merchant)
+            name_run(run_id, f"onboard {merchant}")
             contact = polaris.model_dump(mode="json")
             onboarding = with_retries(
                 lambda: ledger.start_onboarding(account_id, contact, product_id)
@@ -93,7 +93,7 @@ def polaris_onboarding(
             # are wrong, and a traceback from inside the engine would not say more.
             logger.error(sentence)
             return Failed(message=sentence)
-        onboarding = _claim(ledger, onboarding, run_id)
+        onboarding = claim(ledger, onboarding, run_id)
     try:
         return _run_stages(onboarding, merchant, account, sites or [], run_id)
     except Exception as error:
@@ -111,13 +111,13 @@ def _run_stages(
 ) -> dict[str, Any]:
     checklist.publish(merchant, onboarding)
     scope = stages.add_sites(onboarding, merchant, sites)
-    onboarding = _reload(onboarding)
+    onboarding = reload(onboarding)
     checklist.publish(merchant, onboarding)
 
     if onboarding.uses_existing_credential:
         if onboarding.email_sent_at is None:  # the API user Polaris has covers these sites
             stages.email_polaris_new_sites(onboarding, merchant, scope)
-            onboarding = _reload(onboarding)
+            onboarding = reload(onboarding)
             checklist.publish(merchant, onboarding)
     elif not onboarding.credentials_delivered:
         user = stages.create_api_user(onboarding, merchant)
@@ -125,20 +125,20 @@ def _run_stages(
         file = stages.build_encrypted_file(onboarding, merchant, account, scope, user)
         checklist.publish(merchant, onboarding, frozenset({"api_user", "file_built"}))
         stages.email_polaris(onboarding, merchant, scope, file)
-        checklist.publish(merchant, _reload(onboarding))
+        checklist.publish(merchant, reload(onboarding))
         stages.text_password(onboarding, merchant, file)
-        onboarding = _reload(onboarding)
+        onboarding = reload(onboarding)
         checklist.publish(merchant, onboarding)
 
     if onboarding.store_ids_saved_at is None:
         ensure_link_emailed(onboarding, merchant, scope)  # a restarted run emails its own
         store_ids = _await_store_ids(onboarding, merchant, scope)
         stages.save_store_ids(onboarding, merchant, store_ids)
-        onboarding = _reload(onboarding)
+        onboarding = reload(onboarding)
         checklist.publish(merchant, onboarding)
 
     results = stages.verify_integration(onboarding, merchant, account, run_id[:8])
-    onboarding = _reload(onboarding)
+    onboarding = reload(onboarding)
     checklist.publish(merchant, onboarding)
     return {
         "onboarding_id": onboarding.id,
@@ -168,7 +168,7 @@ def _await_store_ids(
             return store_ids
 
 
-def _claim(ledger: LedgerAdmin, onboarding: OnboardingOut, run_id: str) -> OnboardingOut:
+def claim(ledger: LedgerAdmin, onboarding: OnboardingOut, run_id: str) -> OnboardingOut:
     """Take the onboarding over unless another live flow run is driving it."""
     current = onboarding.flow_run_id
     if current and current != run_id:
@@ -201,13 +201,7 @@ def _flow_run_state(flow_run_id: str) -> str | None:
     return run.state.type.value if run.state else None
 
 
-def _name_run(run_id: str, merchant: str) -> None:
-    name = f"onboard {merchant} ({datetime.now(UTC):%Y-%m-%d})"
-    with get_client(sync_client=True) as client:
-        client.update_flow_run(UUID(run_id), name=name)
-
-
-def _reload(onboarding: OnboardingOut) -> OnboardingOut:
+def reload(onboarding: OnboardingOut) -> OnboardingOut:
     with LedgerAdmin(get_settings()) as ledger:
         return with_retries(lambda: ledger.onboarding(onboarding.id))
 

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
 
-from prefect import flow, get_client, get_run_logger, runtime
+from prefect import flow, get_run_logger, runtime
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
 from prefect.states import Failed, State
@@ -28,9 +27,10 @@ from contract.onboardings import OnboardingOut
 from flows import rotation_stages, stages
 from flows.deployments import ROTATION_FLOW
 from flows.ledger import LedgerAdmin, LedgerRefused, with_retries
-from flows.onboarding import _claim, _reload
+from flows.onboarding import claim, reload
 from flows.onboarding_scope import PARAMETER_REFUSED
 from flows.parameters import AccountId, PolarisContact
+from flows.run_names import name_run
 from flows.settings import get_settings
 
 
@@ -66,11 +66,11 @@ def polaris_credential_rotation(
             logger.error(sentence)
             return Failed(message=sentence)
         merchant = account["name"]
-        _name_run(run_id, merchant)
-        rotation = _claim(ledger, rotation, run_id)
+        name_run(run_id, f"rotate {merchant}'s credential")
+        rotation = claim(ledger, rotation, run_id)
     if not rotation.credentials_delivered:
         _deliver(rotation, merchant, account)
-        rotation = _reload(rotation)
+        rotation = reload(rotation)
     rotation_stages.publish(merchant, rotation)
     rotation = _await_switch(rotation, merchant)
     return {"onboarding_id": rotation.id, "status": rotation.status}
@@ -98,7 +98,7 @@ def _contact(
 
 def _deliver(rotation: OnboardingOut, merchant: str, account: dict[str, Any]) -> None:
     with LedgerAdmin(get_settings()) as ledger:
-        sites = [s for s in with_retries(lambda: ledger.sites(rotation.account_id))]
+        sites = with_retries(lambda: ledger.sites(rotation.account_id))
     user = stages.create_api_user(rotation, merchant)
     file = stages.build_encrypted_file(rotation, merchant, account, sites, user)
     rotation_stages.email_new_credential(rotation, merchant, sites, file)
@@ -125,15 +125,9 @@ def _await_switch(rotation: OnboardingOut, merchant: str) -> OnboardingOut:
         if answer.revoke_old_now:
             reason = "the account manager asked for it"
             break
-        rotation = _reload(rotation)
+        rotation = reload(rotation)
     logger.info("Revoking the old credential: %s.", reason)
     rotation_stages.revoke_old_credential(rotation, merchant, reason)
-    rotation = _reload(rotation)
+    rotation = reload(rotation)
     rotation_stages.publish(merchant, rotation, reason)
     return rotation
-
-
-def _name_run(run_id: str, merchant: str) -> None:
-    name = f"rotate {merchant}'s credential ({datetime.now(UTC):%Y-%m-%d})"
-    with get_client(sync_client=True) as client:
-        client.update_flow_run(UUID(run_id), name=name)

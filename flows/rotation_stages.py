@@ -66,11 +66,25 @@ def email_new_credential(
     return message_id
 
 
-def reason_to_revoke(rotation: OnboardingOut, grace_ends: datetime) -> str | None:
-    """Why the old credential may go now, or None to keep waiting."""
-    assert rotation.api_user_id is not None and rotation.replaces_api_user_id is not None
+def new_credential_uses(rotation: OnboardingOut) -> list[dict[str, Any]]:
+    """The stores that have called with the rotation's new credential, first first."""
+    if rotation.api_user_id is None:
+        return []
     with _ledger() as ledger:
-        uses = with_retries(lambda: ledger.store_uses(rotation.api_user_id or 0))
+        return with_retries(lambda: ledger.store_uses(rotation.api_user_id or 0))
+
+
+def reason_to_revoke(
+    rotation: OnboardingOut,
+    grace_ends: datetime,
+    uses: list[dict[str, Any]] | None = None,
+) -> str | None:
+    """Why the old credential may go now, or None to keep waiting (``uses``: the new
+    credential's, when the caller has read them already)."""
+    assert rotation.api_user_id is not None and rotation.replaces_api_user_id is not None
+    if uses is None:
+        uses = new_credential_uses(rotation)
+    with _ledger() as ledger:
         old = with_retries(lambda: ledger.integration_user(rotation.replaces_api_user_id or 0))
     if uses:
         first = uses[0]
@@ -114,12 +128,16 @@ def revoke_old_credential(rotation: OnboardingOut, merchant: str, reason: str) -
     )
 
 
-def publish(merchant: str, rotation: OnboardingOut, reason: str | None = None) -> None:
-    """The rotation's checklist: what is done, and which stores use the new credential."""
-    uses: list[dict[str, Any]] = []
-    if rotation.api_user_id is not None:
-        with _ledger() as ledger:
-            uses = with_retries(lambda: ledger.store_uses(rotation.api_user_id or 0))
+def publish(
+    merchant: str,
+    rotation: OnboardingOut,
+    reason: str | None = None,
+    uses: list[dict[str, Any]] | None = None,
+) -> None:
+    """The rotation's checklist: what is done, and which stores use the new credential
+    (``uses``, when the caller has read them already)."""
+    if uses is None:
+        uses = new_credential_uses(rotation)
     delivered = rotation.credentials_delivered
     tick = {True: "x", False: " "}
     lines = [

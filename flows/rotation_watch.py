@@ -17,7 +17,7 @@ from prefect.client.schemas.responses import SetStateStatus
 
 from flows.deployments import ROTATION_WATCH_FLOW
 from flows.ledger import LedgerAdmin
-from flows.rotation_stages import publish, reason_to_revoke
+from flows.rotation_stages import new_credential_uses, publish, reason_to_revoke
 from flows.settings import get_settings
 
 
@@ -34,8 +34,9 @@ def rotation_watch() -> list[int]:
         names = {o.account_id: ledger.account(o.account_id)["name"] for o in waiting}
     for rotation in waiting:
         assert rotation.waiting_since is not None
-        publish(names[rotation.account_id], rotation)
-        reason = reason_to_revoke(rotation, rotation.waiting_since + grace)
+        uses = new_credential_uses(rotation)  # read once for the checklist and the reason
+        publish(names[rotation.account_id], rotation, uses=uses)
+        reason = reason_to_revoke(rotation, rotation.waiting_since + grace, uses)
         if reason is None or rotation.flow_run_id is None:
             continue
         if _resume(rotation.flow_run_id):

@@ -71,7 +71,7 @@ def test_a_live_run_is_seen_and_not_taken_over(prefect_server: PrefectServer) ->
     assert state in onboarding_flow.LIVE_STATES
     ledger = _NoClaims()
     with pytest.raises(onboarding_flow.OnboardingBusy, match=live):
-        onboarding_flow._claim(ledger, _onboarding_driven_by(live), str(uuid.uuid4()))  # type: ignore[arg-type]
+        onboarding_flow.claim(ledger, _onboarding_driven_by(live), str(uuid.uuid4()))  # type: ignore[arg-type]
     assert ledger.claims == []
 
 
@@ -93,7 +93,7 @@ def test_a_prefect_api_error_propagates_and_nothing_is_claimed(
 
             ledger = _NoClaims()
             with pytest.raises(Exception, match=str(status)):
-                onboarding_flow._claim(ledger, _onboarding_driven_by(live), str(uuid.uuid4()))  # type: ignore[arg-type]
+                onboarding_flow.claim(ledger, _onboarding_driven_by(live), str(uuid.uuid4()))  # type: ignore[arg-type]
             assert ledger.claims == []
         assert proxy.faulted(), "the proxy never saw the read"
 
