@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from prefect.events.worker import EventsWorker
+from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from harness.constants import PROJECT_ROOT
@@ -115,9 +117,27 @@ def prefect_ui_server(
 @contextmanager
 def client_pointed_at(server: PrefectServer) -> Iterator[None]:
     """Aim this process's Prefect client at ``server`` for the ``with`` block only,
-    so a session-wide ``prefect_test_harness`` in the same worker is untouched."""
-    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
-        yield
+    so a session-wide ``prefect_test_harness`` in the same worker is untouched.
+
+    Prefect's event and log workers are one per process, bound to the API address in
+    force when they start. A flow run in the block would start them bound to
+    ``server``, and every later run in this process (on the harness) would send to it
+    after it stopped: each event then waits out the client's retries, and draining
+    them at the harness's exit took minutes (a teardown timeout in CI). So the
+    workers are drained on the way in and out: each address gets workers of its own.
+    """
+    _drain_prefect_workers()
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+            yield
+    finally:
+        _drain_prefect_workers()
+
+
+def _drain_prefect_workers(timeout: float = 60) -> None:
+    # Sync callers get (done, not_done) back; the next event or log starts a new worker.
+    APILogWorker.drain_all(timeout=timeout)
+    EventsWorker.drain_all(timeout=timeout)
 
 
 def _without_prefect_settings(environ: os._Environ[str]) -> dict[str, str]:
