@@ -199,7 +199,9 @@ def run_onboarding(
         for sites in site_counts:
             log(f"onboarding: {sites} site(s), start to verified")
             result.timings.append(_time_one(admin, sites, runner.process.pid))
-        time.sleep(3)  # let the last run's process go
+        # The always-on count is taken once the last run's process has gone (a fixed
+        # pause was sometimes too short: that process was then counted as always on).
+        _wait_for_exits(runner.process.pid)
         result.memory_idle = _memory(roles)
         result.processes_always_on = _process_count(roles)
 
